@@ -1,0 +1,13 @@
+import sys
+
+from django.core.mail.backends.console import EmailBackend as ConsoleBackend
+from django.core.mail.backends.filebased import EmailBackend as FileBackend
+
+
+class FileAndConsoleBackend(FileBackend):
+    """Development mail: each message is saved under var/mail/ and echoed to the console."""
+
+    def send_messages(self, email_messages):
+        sent = super().send_messages(email_messages)
+        ConsoleBackend(stream=sys.stdout).send_messages(email_messages)
+        return sent
