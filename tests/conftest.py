@@ -1,6 +1,13 @@
 import pytest
 from django.core.cache import cache
 
+# Shared fixtures live in modules with one owner each, so parallel work does not collide here.
+pytest_plugins = [
+    "tests.fixtures.users",
+    "tests.fixtures.services",
+    "tests.fixtures.browser",
+]
+
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
