@@ -1,0 +1,365 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+ORDER_NUMBER_PREFIX = "MC"
+
+
+def order_number_for(*, order_id: int, year: int) -> str:
+    # Derived from the primary key, so two concurrent orders can never draw the same number.
+    return f"{ORDER_NUMBER_PREFIX}-{year}-{order_id:06d}"
+
+
+class Order(models.Model):
+    """One purchase of a plan for one card (or for a new eSIM allocated at fulfilment).
+
+    Everything that was sold is snapshotted here: later plan or promotion changes never touch it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for payment")
+        PAID = "paid", _("Paid, renewing")
+        FULFILLED = "fulfilled", _("Renewed")
+        FAILED = "failed", _("Payment failed")
+        EXPIRED = "expired", _("Payment not completed in time")
+        CANCELLED = "cancelled", _("Cancelled")
+        REFUNDED = "refunded", _("Refunded")
+        PARTIALLY_REFUNDED = "partially_refunded", _("Partly refunded")
+        DISPUTED = "disputed", _("Disputed")
+
+    class Origin(models.TextChoices):
+        CUSTOMER = "customer", _("Bought by the customer")
+        AUTO_RENEWAL = "auto_renewal", _("Auto-renewal")
+
+    # Filled right after the insert, from the id (see order_number_for).
+    number = models.CharField(_("order number"), max_length=20, unique=True, null=True, blank=True)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
+    )
+    card = models.ForeignKey(
+        "usage.Card",
+        verbose_name=_("data card"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+    )
+    new_esim = models.BooleanField(_("for a new eSIM"), default=False)
+    origin = models.CharField(_("origin"), max_length=20, choices=Origin.choices, default=Origin.CUSTOMER)
+    language = models.CharField(_("language"), max_length=10, default="en")
+
+    # Plan as sold.
+    plan = models.ForeignKey(
+        "plans.Plan", verbose_name=_("plan"), on_delete=models.PROTECT, related_name="orders"
+    )
+    plan_code = models.CharField(_("plan code"), max_length=40)
+    plan_name = models.CharField(_("plan name"), max_length=100)
+    plan_period = models.CharField(_("plan period"), max_length=10)
+    plan_duration_seconds = models.PositiveIntegerField(_("validity (seconds)"))
+    plan_data_bytes = models.BigIntegerField(_("data allowance (bytes)"))
+    list_price_cents = models.PositiveIntegerField(_("list price (cents, VAT included)"))
+    vat_rate_bp = models.PositiveIntegerField(_("VAT rate (basis points)"))
+
+    # Promotion as applied.
+    promotion = models.ForeignKey(
+        "plans.Promotion",
+        verbose_name=_("promotion"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
+    )
+    promotion_code = models.CharField(_("promotion code"), max_length=40, blank=True)
+    discount_cents = models.PositiveIntegerField(_("discount (cents)"), default=0)
+    bonus_bytes = models.BigIntegerField(_("bonus data (bytes)"), default=0)
+
+    wallet_applied_cents = models.PositiveIntegerField(_("wallet credit applied (cents)"), default=0)
+    amount_charged_cents = models.PositiveIntegerField(_("amount charged (cents)"))
+    currency = models.CharField(_("currency"), max_length=3, default=settings.CURRENCY)
+    refunded_amount_cents = models.PositiveIntegerField(_("refunded (cents)"), default=0)
+
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    checkout_started_at = models.DateTimeField(_("checkout session created at"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True, db_index=True)
+    fulfilled_at = models.DateTimeField(_("renewed at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("failed, expired or cancelled at"), null=True, blank=True)
+    # Set by the reconciler when an order is stuck for 24 hours; support looks at these.
+    flagged_at = models.DateTimeField(_("flagged for support at"), null=True, blank=True, db_index=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    # "card", "alipay", "wechat_pay", "paypal", "link", ... as Stripe names them; "wallet"; "demo".
+    payment_method_type = models.CharField(_("payment method"), max_length=40, blank=True)
+    # Ask Stripe to keep the method for auto-renewal (only with the customer's recorded consent).
+    save_payment_method = models.BooleanField(_("save the payment method"), default=False)
+    stripe_checkout_session_id = models.CharField(
+        _("Stripe Checkout Session"), max_length=255, unique=True, null=True, blank=True
+    )
+    stripe_payment_intent_id = models.CharField(
+        _("Stripe PaymentIntent"), max_length=255, unique=True, null=True, blank=True
+    )
+    stripe_charge_id = models.CharField(
+        _("Stripe charge"), max_length=255, unique=True, null=True, blank=True
+    )
+    # One Stripe customer pays many orders, so this one is indexed, not unique.
+    stripe_customer_id = models.CharField(
+        _("Stripe customer"), max_length=255, blank=True, default="", db_index=True
+    )
+    checkout_url = models.URLField(_("checkout address"), max_length=2000, blank=True)
+
+    # For finance: who paid, as they were at the time.
+    customer_email = models.EmailField(_("customer email"), blank=True)
+    customer_phone = models.CharField(_("customer phone"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    amount_charged_cents=models.F("list_price_cents")
+                    - models.F("discount_cents")
+                    - models.F("wallet_applied_cents")
+                ),
+                name="order_amounts_add_up",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    refunded_amount_cents__lte=models.F("amount_charged_cents")
+                    + models.F("wallet_applied_cents")
+                ),
+                name="order_refund_within_paid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(card__isnull=False) | models.Q(new_esim=True),
+                name="order_has_card_or_new_esim",
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.number or f"#{self.pk}"
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(seconds=self.plan_duration_seconds)
+
+    @property
+    def total_bytes(self) -> int:
+        return self.plan_data_bytes + self.bonus_bytes
+
+    @property
+    def paid_cents(self) -> int:
+        """What the customer gave for it: the charge plus wallet credit."""
+        return self.amount_charged_cents + self.wallet_applied_cents
+
+    @property
+    def vat_cents(self) -> int:
+        # VAT is included in the price: vat = gross * rate / (1 + rate), rounded half up.
+        gross = self.paid_cents
+        return (gross * self.vat_rate_bp * 2 + (10000 + self.vat_rate_bp)) // (2 * (10000 + self.vat_rate_bp))
+
+    @property
+    def is_paid(self) -> bool:
+        return self.paid_at is not None
+
+
+class Refund(models.Model):
+    class Destination(models.TextChoices):
+        ORIGINAL_METHOD = "original_method", _("Original payment method")
+        WALLET = "wallet", _("Wallet credit")
+
+    class Source(models.TextChoices):
+        STAFF = "staff", _("Support")
+        STRIPE = "stripe", _("Stripe (refund or dispute)")
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="refunds"
+    )
+    amount_cents = models.PositiveIntegerField(_("amount (cents)"))
+    currency = models.CharField(_("currency"), max_length=3, default=settings.CURRENCY)
+    destination = models.CharField(_("refunded to"), max_length=20, choices=Destination.choices)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.STAFF)
+    stripe_refund_id = models.CharField(
+        _("Stripe refund"), max_length=255, unique=True, null=True, blank=True
+    )
+    data_reversed_bytes = models.BigIntegerField(_("data taken back (bytes)"), default=0)
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff user"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["created_at", "id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount_cents__gt=0), name="refund_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.order} -{self.amount_cents}"
+
+
+class WebhookEvent(models.Model):
+    """A Stripe event, stored by its id before anything else happens (repeats are ignored)."""
+
+    stripe_event_id = models.CharField(_("Stripe event id"), max_length=255, unique=True)
+    type = models.CharField(_("type"), max_length=100, db_index=True)
+    livemode = models.BooleanField(_("live mode"), default=False)
+    payload = models.JSONField(_("payload"))
+    received_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True, db_index=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("Stripe event")
+        verbose_name_plural = _("Stripe events")
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.stripe_event_id}"
+
+
+class Wallet(models.Model):
+    """Account credit in cents. The balance caches the sum of its entries and never goes negative."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="wallet"
+    )
+    balance_cents = models.IntegerField(_("balance (cents)"), default=0)
+    currency = models.CharField(_("currency"), max_length=3, default=settings.CURRENCY)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("wallet")
+        verbose_name_plural = _("wallets")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(balance_cents__gte=0), name="wallet_never_negative")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.balance_cents}"
+
+
+class WalletEntry(models.Model):
+    """Append-only: every movement of wallet credit."""
+
+    class Kind(models.TextChoices):
+        ORDER_PAYMENT = "order_payment", _("Paid towards an order")
+        ORDER_RETURN = "order_return", _("Returned from an unpaid order")
+        REFUND = "refund", _("Refund to credit")
+        GOODWILL = "goodwill", _("Goodwill credit")
+        PROMOTION = "promotion", _("Promotion")
+        TOPUP = "topup", _("Top-up")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    amount_cents = models.IntegerField(_("amount (cents)"))
+    balance_after_cents = models.IntegerField(_("balance after (cents)"))
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    refund = models.OneToOneField(
+        Refund, verbose_name=_("refund"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff user"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("wallet entry")
+        verbose_name_plural = _("wallet entries")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(amount_cents=0), name="wallet_entry_not_zero"),
+            models.CheckConstraint(
+                condition=models.Q(balance_after_cents__gte=0), name="wallet_entry_after_gte_0"
+            ),
+            # An order draws on the wallet once, and gives it back at most once.
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=models.Q(kind="order_payment"),
+                name="wallet_one_payment_per_order",
+            ),
+            models.UniqueConstraint(
+                fields=["order"], condition=models.Q(kind="order_return"), name="wallet_one_return_per_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount_cents:+d}"
+
+
+class AutoRenewal(models.Model):
+    """A customer's standing consent to renew one card with one plan, and how to pay for it."""
+
+    class AttemptState(models.TextChoices):
+        NONE = "", _("Not tried yet")
+        SUCCEEDED = "succeeded", _("Renewed")
+        PROCESSING = "processing", _("Payment processing")
+        DECLINED = "declined", _("Payment declined")
+        AUTHENTICATION_REQUIRED = "authentication_required", _("Your bank asked for confirmation")
+        NO_PAYMENT_METHOD = "no_payment_method", _("No saved payment method and not enough credit")
+        ERROR = "error", _("Could not reach the payment provider")
+
+    card = models.OneToOneField(
+        "usage.Card", verbose_name=_("data card"), on_delete=models.PROTECT, related_name="auto_renewal"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+"
+    )
+    plan = models.ForeignKey("plans.Plan", verbose_name=_("plan"), on_delete=models.PROTECT, related_name="+")
+    enabled = models.BooleanField(_("enabled"), default=False)
+    consent_text = models.TextField(_("consent text as shown"), blank=True)
+    consented_at = models.DateTimeField(_("consented at"), null=True, blank=True)
+    stripe_customer_id = models.CharField(_("Stripe customer"), max_length=255, blank=True)
+    stripe_payment_method_id = models.CharField(_("saved payment method"), max_length=255, blank=True)
+    payment_method_type = models.CharField(_("saved payment method type"), max_length=40, blank=True)
+    payment_method_label = models.CharField(_("saved payment method label"), max_length=100, blank=True)
+    # The card expiry a trigger fired for: one attempt per validity period, never a retry loop.
+    last_triggered_for_expiry = models.DateTimeField(_("last triggered for expiry"), null=True, blank=True)
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    last_attempt_state = models.CharField(
+        _("last attempt"), max_length=30, choices=AttemptState.choices, default=AttemptState.NONE, blank=True
+    )
+    last_order = models.ForeignKey(
+        Order,
+        verbose_name=_("last order"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("auto-renewal")
+        verbose_name_plural = _("auto-renewals")
+
+    def __str__(self) -> str:
+        return f"{self.card} → {self.plan}"
