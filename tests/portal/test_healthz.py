@@ -1,0 +1,101 @@
+import datetime as dt
+
+import pytest
+import time_machine
+from django.db import OperationalError
+
+from portal.celery import app as celery_app
+from portal.lib import health
+from portal.tasks import heartbeat
+
+pytestmark = pytest.mark.django_db
+
+NOON = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def unreachable_broker():
+    original = celery_app.conf.broker_url
+    # Port 1 on loopback refuses at once: a broker that is down, without waiting on a timeout.
+    celery_app.conf.broker_url = "redis://127.0.0.1:1/0"
+    yield
+    celery_app.conf.broker_url = original
+
+
+def test_it_is_200_with_every_part_reported_when_all_is_well(client):
+    with time_machine.travel(NOON, tick=False):
+        heartbeat.delay()
+    with time_machine.travel(NOON + dt.timedelta(seconds=30), tick=False):
+        response = client.get("/healthz")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["database"]["ok"] is True
+    assert body["broker"]["ok"] is True
+    assert body["heartbeat"] == {"ok": True, "age_seconds": 30.0, "detail": "last heartbeat 30 s ago"}
+
+
+def test_it_is_503_when_the_database_cannot_be_queried(client, monkeypatch):
+    heartbeat.delay()
+
+    def broken_cursor(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(health.connection, "cursor", broken_cursor)
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "down"
+    assert body["database"] == {"ok": False, "detail": "OperationalError"}
+    assert body["broker"]["ok"] is True
+
+
+def test_it_is_503_when_the_broker_is_unreachable(client, unreachable_broker):
+    heartbeat.delay()
+
+    started = dt.datetime.now()
+    response = client.get("/healthz")
+    elapsed = dt.datetime.now() - started
+
+    assert response.status_code == 503
+    assert response.json()["broker"]["ok"] is False
+    assert response.json()["database"]["ok"] is True
+    assert elapsed < dt.timedelta(seconds=5)
+
+
+def test_it_is_503_when_the_last_heartbeat_is_older_than_the_stale_limit(client, settings):
+    settings.HEARTBEAT_STALE_SECONDS = 120
+    with time_machine.travel(NOON, tick=False):
+        heartbeat.delay()
+    with time_machine.travel(NOON + dt.timedelta(seconds=121), tick=False):
+        response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["heartbeat"]["ok"] is False
+    assert response.json()["heartbeat"]["age_seconds"] == 121.0
+
+
+def test_it_is_still_200_just_inside_the_stale_limit(client, settings):
+    settings.HEARTBEAT_STALE_SECONDS = 120
+    with time_machine.travel(NOON, tick=False):
+        heartbeat.delay()
+    with time_machine.travel(NOON + dt.timedelta(seconds=120), tick=False):
+        response = client.get("/healthz")
+
+    assert response.status_code == 200
+
+
+def test_it_is_503_when_no_heartbeat_was_ever_recorded(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["heartbeat"]["ok"] is False
+    assert response.json()["heartbeat"]["age_seconds"] is None
+    assert "worker and beat" in response.json()["heartbeat"]["detail"]
+
+
+def test_the_heartbeat_task_is_scheduled_by_beat(settings):
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "portal.tasks.heartbeat" in scheduled
