@@ -1,0 +1,105 @@
+"""Demo data for a fresh portal: people to log in as, in clear steps that are safe to run again.
+
+Every step looks its rows up before creating them, so `seed_demo` can run at every start and never
+duplicates anything; it restores the printed demo passwords so the printed logins always work.
+"""
+
+from dataclasses import dataclass
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+DEMO_PASSWORD = "monaco-demo-2026"  # noqa: S105 - printed on purpose: demo logins only
+
+TRAVELLER_EMAIL = "demo@example.com"
+# Typed by a traveller as "+377 6 12 34 56 78"; stored in E.164.
+TRAVELLER_PHONE = "+377612345678"
+SUPPORT_EMAIL = "support@example.com"
+FINANCE_EMAIL = "finance@example.com"
+ADMIN_EMAIL = "admin@example.com"
+
+
+@dataclass(frozen=True)
+class Login:
+    role: str
+    identifiers: tuple[str, ...]
+    password: str
+    where: str
+
+
+def _user(*, email: str, phone: str | None = None, **fields):
+    User = get_user_model()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User(email=email, phone=phone, **fields)
+    else:
+        for name, value in fields.items():
+            setattr(user, name, value)
+        if phone:
+            user.phone = phone
+    if not user.has_usable_password() or not user.check_password(DEMO_PASSWORD):
+        user.set_password(DEMO_PASSWORD)
+    user.save()
+    address, _ = EmailAddress.objects.get_or_create(
+        user=user, email=email, defaults={"verified": True, "primary": True}
+    )
+    if not (address.verified and address.primary):
+        address.verified = address.primary = True
+        address.save(update_fields=["verified", "primary"])
+    return user
+
+
+def seed_traveller() -> list[Login]:
+    _user(
+        email=TRAVELLER_EMAIL,
+        phone=TRAVELLER_PHONE,
+        phone_verified=True,
+        name="Demo Traveller",
+        notify_email=True,
+        notify_sms=True,
+    )
+    return [Login("Traveller", (TRAVELLER_EMAIL, "+377 6 12 34 56 78"), DEMO_PASSWORD, "/")]
+
+
+def seed_staff() -> list[Login]:
+    # The support engineer's migration gives these groups their permissions; here they only exist.
+    support_group, _ = Group.objects.get_or_create(name="support")
+    finance_group, _ = Group.objects.get_or_create(name="finance")
+    support = _user(email=SUPPORT_EMAIL, name="Demo Support", is_staff=True)
+    support.groups.add(support_group)
+    finance = _user(email=FINANCE_EMAIL, name="Demo Finance", is_staff=True)
+    finance.groups.add(finance_group)
+    _user(email=ADMIN_EMAIL, name="Demo Admin", is_staff=True, is_superuser=True)
+    return [
+        Login("Support agent", (SUPPORT_EMAIL,), DEMO_PASSWORD, "/"),
+        Login("Finance", (FINANCE_EMAIL,), DEMO_PASSWORD, "/"),
+        Login("Administrator", (ADMIN_EMAIL,), DEMO_PASSWORD, "/admin/"),
+    ]
+
+
+class Command(BaseCommand):
+    help = "Create the demo traveller, support, finance and admin users (idempotent) and print the logins."
+
+    def handle(self, *args, **options) -> None:
+        steps = [
+            seed_traveller,
+            seed_staff,
+            # Cards engineer: add the "seed plan catalogue" step and the "give the demo traveller a
+            # card with usage" step here, as functions returning a list of Login (usually empty).
+        ]
+        logins: list[Login] = []
+        with transaction.atomic():
+            for step in steps:
+                logins.extend(step())
+        self.print_logins(logins)
+
+    def print_logins(self, logins: list[Login]) -> None:
+        self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))
+        for login in logins:
+            who = " or ".join(login.identifiers)
+            self.stdout.write(f"  {login.role:<14} {who:<44} {settings.SITE_URL}{login.where}")
+        self.stdout.write("  Logging in by phone code? The SMS is printed here and saved under var/sms/.")
