@@ -99,6 +99,8 @@ class Notification(models.Model):
     context = models.JSONField(_("context"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    # Set while a worker delivers it; see accounts.services.notification_claim.
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)

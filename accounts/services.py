@@ -1,0 +1,169 @@
+import json
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from accounts import sms
+from accounts.models import Notification, User
+
+# A worker holds a notice this long; a crashed worker's claim lapses and another may deliver it.
+# Longer than the Celery hard time limit, so a live worker never loses its claim mid-send.
+NOTICE_CLAIM_SECONDS = 300
+
+
+class NoticeError(Exception):
+    pass
+
+
+class NoticeDeliveryError(NoticeError):
+    """The provider failed; worth another attempt later."""
+
+
+# --- Notices ----------------------------------------------------------------------------------
+
+
+def _notice_channels(user: User) -> list[tuple[str, str]]:
+    channels = []
+    if user.email and user.notify_email:
+        channels.append((Notification.Channel.EMAIL, user.email))
+    if user.phone and user.phone_verified and user.notify_sms:
+        channels.append((Notification.Channel.SMS, user.phone))
+    return channels
+
+
+def notice_send(*, user: User, kind: str, key: str, context: dict) -> list[Notification]:
+    """Queue one notice per channel the user chose. A repeated (kind, key) is skipped: at most once.
+
+    Templates: emails/<kind>.subject.txt, emails/<kind>.txt, emails/<kind>.html, sms/<kind>.txt.
+    `context` is stored as JSON and rendered later by a worker in the user's language, so it holds
+    ids and strings only. Returns the notices created by this call.
+    """
+    try:
+        json.dumps(context)
+    except (TypeError, ValueError) as error:
+        raise NoticeError(f"Notice context for {kind!r} must be JSON-serialisable: {error}") from error
+
+    created = []
+    language = user.language or settings.LANGUAGE_CODE
+    for channel, recipient in _notice_channels(user):
+        try:
+            with transaction.atomic():
+                notification = Notification.objects.create(
+                    user=user,
+                    kind=kind,
+                    channel=channel,
+                    dedupe_key=f"{kind}:{key}:{channel}",
+                    recipient=recipient,
+                    language=language,
+                    context=context,
+                )
+        except IntegrityError:
+            continue  # already sent (or queued) on this channel
+        created.append(notification)
+        _enqueue_delivery(notification.pk)
+    return created
+
+
+def _enqueue_delivery(notification_id: int) -> None:
+    from accounts.tasks import notification_deliver
+
+    transaction.on_commit(lambda: notification_deliver.delay(notification_id))
+
+
+def notification_resend(*, notification: Notification) -> Notification:
+    """Support asks for a failed or sent notice to go out again on the same channel."""
+    if notification.status == Notification.Status.PENDING:
+        raise NoticeError("This notice is still waiting to be delivered.")
+    if not notification.recipient:
+        raise NoticeError("This notice has no recipient any more (the account was deleted).")
+    Notification.objects.filter(pk=notification.pk).update(
+        status=Notification.Status.PENDING, attempts=0, last_error="", claimed_until=None
+    )
+    notification.refresh_from_db()
+    _enqueue_delivery(notification.pk)
+    return notification
+
+
+def notice_render(*, notification: Notification) -> dict[str, str]:
+    context = {
+        **notification.context,
+        "user": notification.user,
+        "site_name": settings.SITE_NAME,
+        "site_url": settings.SITE_URL,
+    }
+    with translation.override(notification.language or settings.LANGUAGE_CODE):
+        if notification.channel == Notification.Channel.SMS:
+            return {"body": render_to_string(f"sms/{notification.kind}.txt", context).strip()}
+        subject = render_to_string(f"emails/{notification.kind}.subject.txt", context)
+        return {
+            "subject": " ".join(subject.split()),
+            "body": render_to_string(f"emails/{notification.kind}.txt", context).strip() + "\n",
+            "html": render_to_string(f"emails/{notification.kind}.html", context),
+        }
+
+
+def notification_claim(*, notification_id: int, now: datetime) -> bool:
+    """Conditional UPDATE: only one worker at a time gets a pending notice."""
+    claimed = (
+        Notification.objects.filter(pk=notification_id, status=Notification.Status.PENDING)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + timedelta(seconds=NOTICE_CLAIM_SECONDS), attempts=F("attempts") + 1)
+    )
+    return claimed == 1
+
+
+def notification_deliver(*, notification_id: int) -> bool:
+    """Render and send one notice. Returns False when another worker has it or it is done.
+
+    Raises NoticeDeliveryError when the provider fails (the claim is released so a retry can run)
+    and NoticeError, after marking the notice failed, when retrying cannot help.
+    """
+    now = timezone.now()
+    if not notification_claim(notification_id=notification_id, now=now):
+        return False
+    notification = Notification.objects.select_related("user").get(pk=notification_id)
+    try:
+        rendered = notice_render(notification=notification)
+        if notification.channel == Notification.Channel.SMS:
+            sms.send_sms(notification.recipient, rendered["body"])
+        else:
+            message = EmailMultiAlternatives(
+                subject=rendered["subject"],
+                body=rendered["body"],
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=[notification.recipient],
+            )
+            message.attach_alternative(rendered["html"], "text/html")
+            message.send()
+    except (sms.SMSError, OSError) as error:  # smtplib errors are OSErrors
+        Notification.objects.filter(pk=notification_id).update(claimed_until=None, last_error=str(error))
+        raise NoticeDeliveryError(str(error)) from error
+    except Exception as error:
+        # A missing template or a rendering bug will not heal by retrying: fail it for support now.
+        notification_mark_failed(notification_id=notification_id, error=f"{type(error).__name__}: {error}")
+        raise NoticeError(f"Notice {notification_id} cannot be delivered: {error}") from error
+
+    updates = {
+        "status": Notification.Status.SENT,
+        "sent_at": timezone.now(),
+        "claimed_until": None,
+        "subject": rendered.get("subject", "")[:200],
+        "last_error": "",
+    }
+    user = notification.user
+    if user is None or user.anonymised_at:
+        # The account was deleted while this notice waited: keep the log row, drop the address.
+        updates.update(recipient="", context={})
+    Notification.objects.filter(pk=notification_id).update(**updates)
+    return True
+
+
+def notification_mark_failed(*, notification_id: int, error: str) -> None:
+    Notification.objects.filter(pk=notification_id).exclude(status=Notification.Status.SENT).update(
+        status=Notification.Status.FAILED, claimed_until=None, last_error=error
+    )

@@ -1,0 +1,33 @@
+import logging
+
+from celery import shared_task
+
+from accounts import services
+from accounts.models import Notification
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+
+
+def _backoff_seconds(attempts: int) -> int:
+    return min(30 * 2 ** max(attempts - 1, 0), 3600)
+
+
+@shared_task(bind=True, max_retries=None)
+def notification_deliver(self, notification_id: int) -> None:
+    try:
+        services.notification_deliver(notification_id=notification_id)
+    except services.NoticeDeliveryError as error:
+        attempts = (
+            Notification.objects.filter(pk=notification_id).values_list("attempts", flat=True).first() or 0
+        )
+        if attempts >= MAX_ATTEMPTS:
+            services.notification_mark_failed(
+                notification_id=notification_id, error=f"Gave up after {attempts} attempts: {error}"
+            )
+            logger.warning("Notice %s failed for good: %s", notification_id, error)
+            return
+        raise self.retry(exc=error, countdown=_backoff_seconds(attempts)) from error
+    except services.NoticeError:
+        logger.exception("Notice %s cannot be delivered", notification_id)

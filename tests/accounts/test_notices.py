@@ -1,0 +1,160 @@
+import pytest
+from django.core import mail
+
+from accounts import sms
+from accounts.models import Notification
+from accounts.services import NoticeError, notice_send, notification_resend
+from tests.accounts.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def traveller():
+    return UserFactory(email="anna@example.com", phone="+37761234567", phone_verified=True, notify_sms=True)
+
+
+def send(user, key="1", kind="account_deleted", capture=None):
+    with capture(execute=True):
+        return notice_send(user=user, kind=kind, key=key, context={"order_id": 1})
+
+
+def test_it_sends_one_notice_per_chosen_channel(traveller, sms_outbox, django_capture_on_commit_callbacks):
+    notices = send(traveller, capture=django_capture_on_commit_callbacks)
+
+    assert sorted(n.channel for n in notices) == ["email", "sms"]
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["anna@example.com"]
+    assert mail.outbox[0].subject == "Your account has been deleted"
+    html, mimetype = mail.outbox[0].alternatives[0]
+    assert mimetype == "text/html"
+    assert "<h1>Your account has been deleted</h1>" in html
+    assert [m.to for m in sms_outbox] == ["+37761234567"]
+    assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_it_sends_each_notice_at_most_once_per_channel(
+    traveller, sms_outbox, django_capture_on_commit_callbacks
+):
+    send(traveller, key="order:7", capture=django_capture_on_commit_callbacks)
+    again = send(traveller, key="order:7", capture=django_capture_on_commit_callbacks)
+
+    assert again == []
+    assert len(mail.outbox) == 1
+    assert len(sms_outbox) == 1
+    assert Notification.objects.count() == 2
+
+
+def test_a_different_key_is_a_different_notice(traveller, django_capture_on_commit_callbacks):
+    send(traveller, key="a", capture=django_capture_on_commit_callbacks)
+    send(traveller, key="b", capture=django_capture_on_commit_callbacks)
+
+    assert len(mail.outbox) == 2
+
+
+def test_it_skips_sms_without_a_verified_phone(sms_outbox, django_capture_on_commit_callbacks):
+    user = UserFactory(phone="+37761234567", phone_verified=False, notify_sms=True)
+
+    notices = send(user, capture=django_capture_on_commit_callbacks)
+
+    assert [n.channel for n in notices] == ["email"]
+    assert sms_outbox == []
+
+
+def test_it_respects_a_traveller_who_turned_email_off(sms_outbox, django_capture_on_commit_callbacks):
+    user = UserFactory(phone="+37761234567", phone_verified=True, notify_sms=True, notify_email=False)
+
+    send(user, capture=django_capture_on_commit_callbacks)
+
+    assert mail.outbox == []
+    assert len(sms_outbox) == 1
+
+
+def test_it_renders_in_the_travellers_language(traveller, sms_outbox, django_capture_on_commit_callbacks):
+    traveller.language = "fr"
+    traveller.save()
+
+    send(traveller, capture=django_capture_on_commit_callbacks)
+
+    assert Notification.objects.filter(language="fr").count() == 2
+    with_catalogue = mail.outbox[0].subject != "Your account has been deleted"
+    if with_catalogue:  # French catalogue compiled: the subject is French
+        assert "compte" in mail.outbox[0].subject.lower()
+
+
+def test_it_refuses_a_context_that_is_not_json(traveller):
+    with pytest.raises(NoticeError, match="JSON"):
+        notice_send(user=traveller, kind="account_deleted", key="1", context={"when": object()})
+
+    assert Notification.objects.count() == 0
+
+
+class FailingBackend(sms.BaseBackend):
+    def send(self, message):
+        raise sms.SMSError("provider down: HTTP 503")
+
+
+@pytest.fixture
+def eager_retries():
+    # Eager Celery replays retries in-process only when task errors are not propagated.
+    from portal.celery import app
+
+    before = app.conf.task_eager_propagates
+    app.conf.task_eager_propagates = False
+    yield
+    app.conf.task_eager_propagates = before
+
+
+def test_it_retries_a_failing_provider_then_marks_the_notice_failed(
+    traveller, settings, eager_retries, django_capture_on_commit_callbacks
+):
+    settings.SMS_BACKEND = "tests.accounts.test_notices.FailingBackend"
+
+    send(traveller, capture=django_capture_on_commit_callbacks)
+
+    failed = Notification.objects.get(channel="sms")
+    assert failed.status == "failed"
+    assert failed.attempts == 5
+    assert "provider down: HTTP 503" in failed.last_error
+    assert Notification.objects.get(channel="email").status == "sent"
+
+
+def test_a_missing_template_fails_the_notice_at_once(traveller, django_capture_on_commit_callbacks):
+    send(traveller, kind="no_such_kind", capture=django_capture_on_commit_callbacks)
+
+    notice = Notification.objects.get(channel="email")
+    assert notice.status == "failed"
+    assert notice.attempts == 1
+    assert "TemplateDoesNotExist" in notice.last_error
+
+
+def test_support_can_resend_a_failed_notice(
+    traveller, settings, sms_outbox, eager_retries, django_capture_on_commit_callbacks
+):
+    settings.SMS_BACKEND = "tests.accounts.test_notices.FailingBackend"
+    send(traveller, capture=django_capture_on_commit_callbacks)
+    failed = Notification.objects.get(channel="sms")
+    settings.SMS_BACKEND = "accounts.sms.MemoryBackend"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notification_resend(notification=failed)
+
+    failed.refresh_from_db()
+    assert failed.status == "sent"
+    assert failed.last_error == ""
+    assert len(sms_outbox) == 1
+
+
+def test_a_notice_already_claimed_by_another_worker_is_not_sent_twice(
+    traveller, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from accounts.services import notification_claim, notification_deliver
+
+    notices = notice_send(user=traveller, kind="account_deleted", key="x", context={})
+    email = next(n for n in notices if n.channel == "email")
+    assert notification_claim(notification_id=email.pk, now=timezone.now())
+
+    assert notification_deliver(notification_id=email.pk) is False
+    assert mail.outbox == []
