@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "plans",
     "usage",
     "billing",
+    "support",
 ]
 
 MIDDLEWARE = [

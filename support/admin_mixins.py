@@ -1,0 +1,226 @@
+"""Shared admin behaviour: every change is audited, and staff actions go through a reasoned confirmation."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from support.services import audit_record, object_snapshot
+
+AUDIT_REASON_FIELD = "audit_reason"
+
+
+def _reason_field() -> forms.CharField:
+    return forms.CharField(
+        label=_("Reason for this change"),
+        help_text=_("Recorded in the audit trail with the values before and after."),
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        max_length=2000,
+    )
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose every add, change and delete is written to the audit trail.
+
+    Changing an existing row asks for a reason, as staff actions do.
+    """
+
+    def _asks_for_reason(self, request: HttpRequest, obj) -> bool:
+        return obj is not None and self.has_change_permission(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if self._asks_for_reason(request, obj):
+            base = kwargs.get("form") or self.form
+            kwargs["form"] = type(f"Audited{base.__name__}", (base,), {AUDIT_REASON_FIELD: _reason_field()})
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if not self._asks_for_reason(request, obj):
+            return [
+                (name, {**opts, "fields": [f for f in opts["fields"] if f != AUDIT_REASON_FIELD]})
+                for name, opts in fieldsets
+            ]
+        named = admin.utils.flatten_fieldsets(fieldsets)
+        if AUDIT_REASON_FIELD in named:
+            fieldsets = [
+                (name, {**opts, "fields": [f for f in opts["fields"] if f != AUDIT_REASON_FIELD]})
+                for name, opts in fieldsets
+            ]
+        return [*fieldsets, (_("Audit"), {"fields": [AUDIT_REASON_FIELD]})]
+
+    def save_model(self, request, obj, form, change):
+        before = None
+        if change:
+            stored = type(obj)._default_manager.filter(pk=obj.pk).first()
+            before = object_snapshot(stored) if stored is not None else None
+        super().save_model(request, obj, form, change)
+        after = object_snapshot(obj)
+        if before is not None:
+            changed = {key for key in after if before.get(key) != after.get(key)}
+            before = {key: before[key] for key in changed}
+            after = {key: after[key] for key in changed}
+        audit_record(
+            actor=request.user,
+            action="admin_change" if change else "admin_add",
+            obj=obj,
+            reason=form.cleaned_data.get(AUDIT_REASON_FIELD, ""),
+            before=before,
+            after={**after, "form_fields_changed": sorted(form.changed_data)},
+        )
+
+    def delete_model(self, request, obj):
+        audit_record(actor=request.user, action="admin_delete", obj=obj, before=object_snapshot(obj))
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            audit_record(actor=request.user, action="admin_delete", obj=obj, before=object_snapshot(obj))
+        super().delete_queryset(request, queryset)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that only their own services write: nobody adds, changes or deletes them through the site."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        help_text=_("Required. Recorded in the audit trail."),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=2000,
+    )
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("Give a reason."))
+        return reason
+
+
+@dataclass(frozen=True)
+class StaffAction:
+    """One button on an object's admin page, leading to a confirmation page with a required reason.
+
+    `perform(request, obj, cleaned_data)` calls the owning app's service and the audit trail, and
+    returns the message shown after success. It may raise ValueError with a message for the user.
+    """
+
+    name: str
+    label: str
+    permission: str  # "app_label.codename"
+    perform: Callable
+    form_class: type[forms.Form] = ReasonForm
+    description: str = ""
+    available: Callable | None = None  # (obj) -> bool: whether the action makes sense right now
+
+
+class StaffActionsAdmin(admin.ModelAdmin):
+    staff_actions: tuple[StaffAction, ...] = ()
+    change_form_template = "admin/support/change_form_with_actions.html"
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        urls = [
+            path(
+                "<path:object_id>/staff-action/<slug:action_name>/",
+                self.admin_site.admin_view(self.staff_action_view),
+                name="{}_{}_staff_action".format(*info),
+            )
+        ]
+        return urls + super().get_urls()
+
+    def staff_actions_for(self, request: HttpRequest, obj) -> list[dict]:
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            {
+                "label": action.label,
+                "url": reverse(
+                    "admin:{}_{}_staff_action".format(*info),
+                    args=[obj.pk, action.name],
+                    current_app=self.admin_site.name,
+                ),
+            }
+            for action in self.staff_actions
+            if request.user.has_perm(action.permission)
+            and (action.available is None or action.available(obj))
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        obj = self.get_object(request, object_id)
+        if obj is not None:
+            extra_context["staff_actions"] = self.staff_actions_for(request, obj)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def staff_action_view(self, request: HttpRequest, object_id: str, action_name: str) -> HttpResponse:
+        action = next((a for a in self.staff_actions if a.name == action_name), None)
+        if action is None:
+            raise PermissionDenied
+        if not request.user.has_perm(action.permission) or not self.has_view_permission(request):
+            raise PermissionDenied
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        change_url = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+            args=[obj.pk],
+            current_app=self.admin_site.name,
+        )
+        form = action.form_class(request.POST or None, **self.staff_action_form_kwargs(action, obj))
+        if request.method == "POST" and form.is_valid():
+            try:
+                with transaction.atomic():
+                    message = action.perform(request, obj, form.cleaned_data)
+            except (ValueError, PermissionError) as error:
+                form.add_error(None, str(error))
+            else:
+                self.message_user(request, message, messages.SUCCESS)
+                return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": action.label,
+            "subtitle": str(obj),
+            "action": action,
+            "object": obj,
+            "form": form,
+            "opts": self.opts,
+            "change_url": change_url,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/support/confirm_action.html", context)
+
+    def staff_action_form_kwargs(self, action: StaffAction, obj) -> dict:
+        return {}
