@@ -1,0 +1,321 @@
+"""The card ledger: the only code that writes LedgerEntry rows and the Card cache they fold into.
+
+Every function here expects to run inside `transaction.atomic()` with the card row locked
+(`Card.objects.select_for_update().get(...)`), so the cache and the ledger always move together.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Subquery, Sum
+
+from usage.models import Card, LedgerEntry
+from usage.provisioning import provisioning_event_record
+
+Kind = LedgerEntry.Kind
+
+# Entries that change what the mobile network must enforce; each becomes a provisioning event.
+NETWORK_KINDS = frozenset(
+    {
+        Kind.TOPUP,
+        Kind.EXPIRY_FORFEIT,
+        Kind.SUSPENSION,
+        Kind.RESUMPTION,
+        Kind.REFUND_REVERSAL,
+        Kind.ADJUSTMENT,
+    }
+)
+
+CACHED_FIELDS = [
+    "data_remaining",
+    "expires_at",
+    "period_started_at",
+    "period_allowance",
+    "overage_bytes",
+    "suspended_at",
+]
+
+
+class LedgerError(Exception):
+    """A change the ledger refuses: the message says why, for staff and logs."""
+
+
+class TopupAlreadyApplied(LedgerError):
+    pass
+
+
+def _require_transaction() -> None:
+    if not connection.in_atomic_block:
+        raise LedgerError("Ledger writes must run inside transaction.atomic() with the card row locked.")
+
+
+def ledger_append(
+    *,
+    card: Card,
+    kind: str,
+    data_delta: int,
+    expires_after: datetime | None,
+    now: datetime,
+    order_id: int | None = None,
+    usage_record=None,
+    staff_user=None,
+    reason: str = "",
+) -> LedgerEntry:
+    """Write one entry and save the card's cached fields as they stand after it.
+
+    Callers that open a new validity period or suspend a card set those fields on `card` first;
+    data and expiry are always taken from the entry.
+    """
+    _require_transaction()
+    data_after = card.data_remaining + data_delta
+    if data_after < 0:
+        raise LedgerError(f"Card {card.pk}: {data_delta} B would leave {data_after} B, below zero.")
+    entry = LedgerEntry.objects.create(
+        card=card,
+        kind=kind,
+        data_delta=data_delta,
+        data_after=data_after,
+        expires_before=card.expires_at,
+        expires_after=expires_after,
+        order_id=order_id,
+        usage_record=usage_record,
+        staff_user=staff_user,
+        reason=reason,
+        created_at=now,
+    )
+    card.data_remaining = data_after
+    card.expires_at = expires_after
+    card.save(update_fields=CACHED_FIELDS)
+    if kind in NETWORK_KINDS:
+        provisioning_event_record(entry=entry, card=card, now=now)
+    return entry
+
+
+def _forfeit_if_unswept(*, card: Card, now: datetime) -> LedgerEntry | None:
+    """Close a period that ended before the expiry sweep reached it."""
+    if card.expires_at is None or card.expires_at > now:
+        return None
+    already = LedgerEntry.objects.filter(
+        card=card, kind=Kind.EXPIRY_FORFEIT, expires_before=card.expires_at
+    ).exists()
+    if already:
+        return None
+    return ledger_append(
+        card=card,
+        kind=Kind.EXPIRY_FORFEIT,
+        data_delta=-card.data_remaining,
+        expires_after=card.expires_at,
+        now=now,
+    )
+
+
+def card_topup(
+    *,
+    card: Card,
+    allowance_bytes: int,
+    duration: timedelta,
+    start: datetime,
+    order_id: int,
+    now: datetime,
+) -> LedgerEntry:
+    """DOMAIN.md "Renewal": extend an active card, or start a new period on one that is not."""
+    _require_transaction()
+    if allowance_bytes < 0 or duration <= timedelta(0):
+        raise LedgerError("A top-up needs a positive duration and a non-negative allowance.")
+    if order_id is None:
+        raise LedgerError("A top-up must name the order that paid for it.")
+    if LedgerEntry.objects.filter(kind=Kind.TOPUP, order_id=order_id).exists():
+        raise TopupAlreadyApplied(f"Order {order_id} has already topped up a card.")
+
+    active_at_start = card.expires_at is not None and start < card.expires_at
+    if active_at_start:
+        data_delta = allowance_bytes
+        # Paid before expiry, applied after the sweep closed that period: the customer keeps the
+        # data the sweep forfeited, as if the worker had run on time.
+        premature = LedgerEntry.objects.filter(
+            card=card, kind=Kind.EXPIRY_FORFEIT, expires_before=card.expires_at
+        ).first()
+        if premature is not None and card.expires_at <= now:
+            data_delta += -premature.data_delta
+        expires_after = card.expires_at + duration
+        card.period_allowance += data_delta
+        if card.period_started_at is None:
+            card.period_started_at = start
+    else:
+        _forfeit_if_unswept(card=card, now=now)
+        data_delta = allowance_bytes - card.data_remaining
+        expires_after = start + duration
+        card.period_started_at = start
+        card.period_allowance = allowance_bytes
+        card.overage_bytes = 0
+
+    try:
+        with transaction.atomic():
+            return ledger_append(
+                card=card,
+                kind=Kind.TOPUP,
+                data_delta=data_delta,
+                expires_after=expires_after,
+                now=now,
+                order_id=order_id,
+            )
+    except IntegrityError as error:
+        card.refresh_from_db()
+        raise TopupAlreadyApplied(f"Order {order_id} has already topped up a card.") from error
+
+
+def card_adjust(
+    *,
+    card: Card,
+    data_delta: int = 0,
+    expires_at: datetime | None = None,
+    staff_user,
+    reason: str,
+    now: datetime,
+) -> LedgerEntry:
+    """A staff correction: data up or down (never below zero) and/or a new expiry, with a reason."""
+    _require_transaction()
+    if staff_user is None:
+        raise LedgerError("An adjustment must name the staff member who made it.")
+    if not reason.strip():
+        raise LedgerError("An adjustment needs a written reason.")
+    if data_delta == 0 and (expires_at is None or expires_at == card.expires_at):
+        raise LedgerError("This adjustment changes nothing.")
+    if card.data_remaining + data_delta < 0:
+        raise LedgerError(f"The card has {card.data_remaining} B; it cannot lose {-data_delta} B.")
+    new_expiry = expires_at if expires_at is not None else card.expires_at
+    if new_expiry is not None and card.period_started_at is None:
+        card.period_started_at = now
+    if data_delta > 0:
+        card.period_allowance += data_delta
+    return ledger_append(
+        card=card,
+        kind=Kind.ADJUSTMENT,
+        data_delta=data_delta,
+        expires_after=new_expiry,
+        now=now,
+        staff_user=staff_user,
+        reason=reason.strip(),
+    )
+
+
+def card_suspend(*, card: Card, staff_user, reason: str, now: datetime) -> LedgerEntry:
+    _require_transaction()
+    if card.suspended_at is not None:
+        raise LedgerError("This card is already suspended.")
+    if not reason.strip():
+        raise LedgerError("A suspension needs a written reason.")
+    card.suspended_at = now
+    return ledger_append(
+        card=card,
+        kind=Kind.SUSPENSION,
+        data_delta=0,
+        expires_after=card.expires_at,
+        now=now,
+        staff_user=staff_user,
+        reason=reason.strip(),
+    )
+
+
+def card_resume(*, card: Card, staff_user, reason: str, now: datetime) -> LedgerEntry:
+    _require_transaction()
+    if card.suspended_at is None:
+        raise LedgerError("This card is not suspended.")
+    if not reason.strip():
+        raise LedgerError("A resumption needs a written reason.")
+    card.suspended_at = None
+    return ledger_append(
+        card=card,
+        kind=Kind.RESUMPTION,
+        data_delta=0,
+        expires_after=card.expires_at,
+        now=now,
+        staff_user=staff_user,
+        reason=reason.strip(),
+    )
+
+
+def card_reverse_topup(
+    *,
+    card: Card,
+    order_id: int,
+    max_data: int,
+    max_duration: timedelta,
+    now: datetime,
+    staff_user=None,
+    reason: str = "",
+) -> LedgerEntry:
+    """Take back (part of) a refunded top-up, never more than is left of it.
+
+    Data goes down by no more than `max_data`, what that top-up added and was not reversed yet,
+    and what the card still has. Expiry moves back by no more than `max_duration` (the caller
+    scales the plan's duration to the refund) and never before `now`; an expired card keeps its
+    expiry.
+    """
+    _require_transaction()
+    topup = LedgerEntry.objects.filter(card=card, kind=Kind.TOPUP, order_id=order_id).first()
+    if topup is None:
+        raise LedgerError(f"Order {order_id} never topped up card {card.pk}.")
+    if max_data < 0 or max_duration < timedelta(0):
+        raise LedgerError("A reversal cannot add data or time.")
+    earlier = LedgerEntry.objects.filter(card=card, kind=Kind.REFUND_REVERSAL, order_id=order_id)
+    data_reversed = -sum(entry.data_delta for entry in earlier)
+
+    data_back = min(max_data, max(topup.data_delta - data_reversed, 0), card.data_remaining_at(now))
+    new_expiry = card.expires_at
+    if card.expires_at is not None and card.expires_at > now:
+        new_expiry = max(card.expires_at - max_duration, now)
+    if data_back > 0:
+        card.period_allowance = max(card.period_allowance - data_back, 0)
+    return ledger_append(
+        card=card,
+        kind=Kind.REFUND_REVERSAL,
+        data_delta=-data_back,
+        expires_after=new_expiry,
+        now=now,
+        order_id=order_id,
+        staff_user=staff_user,
+        reason=reason,
+    )
+
+
+@dataclass(frozen=True)
+class LedgerMismatch:
+    card_id: int
+    iccid: str
+    cached_data: int
+    ledger_data: int
+    cached_expires_at: datetime | None
+    ledger_expires_at: datetime | None
+
+    def __str__(self) -> str:
+        return (
+            f"card {self.card_id} ({self.iccid}): cached {self.cached_data} B, expires "
+            f"{_iso(self.cached_expires_at)}; ledger says {self.ledger_data} B, expires "
+            f"{_iso(self.ledger_expires_at)}"
+        )
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else "never"
+
+
+def ledgers_check() -> list[LedgerMismatch]:
+    """Every card whose cached data or expiry differs from the fold of its ledger."""
+    entries = LedgerEntry.objects.filter(card=OuterRef("pk"))
+    totals = entries.order_by().values("card").annotate(total=Sum("data_delta")).values("total")
+    last_expiry = entries.order_by("-id").values("expires_after")[:1]
+    cards = (
+        Card.objects.annotate(ledger_data=Subquery(totals), ledger_expires_at=Subquery(last_expiry))
+        .values_list("id", "iccid", "data_remaining", "expires_at", "ledger_data", "ledger_expires_at")
+        .order_by("id")
+    )
+    mismatches = []
+    for card_id, iccid, data, expires_at, ledger_data, ledger_expires_at in cards.iterator(chunk_size=5000):
+        ledger_data = ledger_data or 0
+        if data != ledger_data or expires_at != ledger_expires_at:
+            mismatches.append(
+                LedgerMismatch(card_id, iccid, data, ledger_data, expires_at, ledger_expires_at)
+            )
+    return mismatches
