@@ -5,4 +5,9 @@ from usage import views
 app_name = "usage"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("cards/add/", views.card_claim, name="card_claim"),
+    path("cards/<int:card_id>/", views.card_detail, name="card_detail"),
+    path("cards/<int:card_id>/esim/", views.card_esim, name="card_esim"),
+    path("help/", views.help_page, name="help"),
+    path("staff/esim-inventory/import/", views.esim_inventory_import, name="esim_inventory_import"),
 ]

@@ -1,0 +1,60 @@
+"""Display-only formatting shared by the traveller pages: money, data amounts, Monaco time."""
+
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils import dateformat
+from django.utils.formats import number_format
+from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import get_language, gettext, pgettext
+
+# Plans are sold in decimal gigabytes, as carriers advertise them.
+BYTES_PER_GB = 1_000_000_000
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF"}
+# Languages that write the symbol after the amount ("4,90 €").
+SYMBOL_AFTER = ("fr", "it", "de", "es")
+
+
+def monaco_zone() -> ZoneInfo:
+    return ZoneInfo(getattr(settings, "DISPLAY_TIME_ZONE", "Europe/Monaco"))
+
+
+def format_money(cents: int, currency: str = "EUR") -> str:
+    amount = (Decimal(cents) / 100).quantize(Decimal("0.01"))
+    number = number_format(amount, decimal_pos=2, use_l10n=True, force_grouping=True)
+    symbol = CURRENCY_SYMBOLS.get(currency.upper(), currency.upper())
+    language = (get_language() or "en").split("-")[0]
+    if language in SYMBOL_AFTER:
+        return f"{number}\xa0{symbol}"
+    return f"{symbol}{number}"
+
+
+def gigabytes(byte_count: int) -> Decimal:
+    return (Decimal(byte_count) / BYTES_PER_GB).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def format_gb(byte_count: int) -> str:
+    if 0 < byte_count < BYTES_PER_GB // 20:
+        # "0.0 GB" would read as nothing left while there is still some.
+        return gettext("less than %(amount)s GB") % {"amount": number_format(Decimal("0.1"), 1)}
+    return gettext("%(amount)s GB") % {"amount": number_format(gigabytes(byte_count), 1)}
+
+
+def format_monaco_datetime(value: datetime) -> str:
+    """'3 Dec 2026, 14:05 (Monaco time, CET)': the zone is always named."""
+    local = value.astimezone(monaco_zone())
+    # Translators: a PHP-style date format (Django's date filter) for dates shown in Monaco time.
+    pattern = pgettext("Monaco datetime format", "j M Y, H:i")
+    return gettext("%(datetime)s (Monaco time, %(zone)s)") % {
+        "datetime": dateformat.format(local, pattern),
+        "zone": local.tzname(),
+    }
+
+
+def format_relative(value: datetime, now: datetime) -> str:
+    """'in 2 days, 4 hours' or '3 hours ago', to two units."""
+    if value >= now:
+        return gettext("in %(duration)s") % {"duration": timeuntil(value, now, depth=2)}
+    return gettext("%(duration)s ago") % {"duration": timesince(value, now, depth=2)}

@@ -1,0 +1,179 @@
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.http import Http404
+
+from usage.display import monaco_zone
+from usage.models import Card, LedgerEntry, UsageRecord
+
+CHART_DAYS = 14
+
+
+def cards_for_user(*, user) -> QuerySet[Card]:
+    return Card.objects.filter(owner=user).order_by("created_at", "id")
+
+
+def card_get_for_user(*, user, card_id: int) -> Card:
+    """The user's own card, or 404: an outsider cannot tell someone else's card from a missing one."""
+    if not user.is_authenticated:
+        raise Http404
+    card = Card.objects.filter(pk=card_id, owner=user).first()
+    if card is None:
+        raise Http404
+    return card
+
+
+def wallet_balance_cents(user) -> int:
+    """The account credit; 0 for a customer whose wallet has not been opened yet."""
+    from billing.models import Wallet  # billing depends on usage, not the other way round
+
+    return Wallet.objects.filter(user=user).values_list("balance_cents", flat=True).first() or 0
+
+
+@dataclass
+class UsageDay:
+    day: date
+    bytes: int
+
+
+@dataclass
+class CardSummary:
+    card: Card
+    state: str
+    state_label: str
+    remaining: int
+    allowance: int
+    used: int
+    remaining_percent: int
+    is_active: bool
+    is_expired: bool
+
+
+@dataclass
+class UsageChart:
+    days: list[UsageDay]
+    total: int = 0
+    peak: int = 0
+    bars: list[dict] = field(default_factory=list)
+
+
+def card_summary(*, card: Card, now: datetime) -> CardSummary:
+    """What the traveller sees, from the card row and the clock only: right before the sweep runs."""
+    state = card.state_at(now)
+    remaining = card.data_remaining_at(now)
+    allowance = max(card.period_allowance, remaining)
+    used = max(allowance - card.data_remaining, 0) if card.expires_at else 0
+    percent = round(100 * remaining / allowance) if allowance else 0
+    return CardSummary(
+        card=card,
+        state=state,
+        state_label=Card.State(state).label,
+        remaining=remaining,
+        allowance=allowance,
+        used=used,
+        remaining_percent=percent,
+        is_active=card.is_active_at(now),
+        is_expired=state == Card.State.EXPIRED,
+    )
+
+
+def monaco_today(now: datetime) -> date:
+    return now.astimezone(monaco_zone()).date()
+
+
+def usage_by_monaco_day(*, card_ids: list[int], now: datetime, days: int = CHART_DAYS) -> dict[int, dict[date, int]]:
+    """Bytes used per card per Monaco calendar day over the last `days` days, summed by the database."""
+    if not card_ids:
+        return {}
+    zone = monaco_zone()
+    first_day = monaco_today(now) - timedelta(days=days - 1)
+    since = datetime.combine(first_day, datetime.min.time(), tzinfo=zone)
+    rows = (
+        UsageRecord.objects.filter(card_id__in=card_ids, start__gte=since, start__lte=now)
+        .annotate(day=TruncDate("start", tzinfo=zone))
+        .values("card_id", "day")
+        .annotate(total=Sum("bytes"))
+        .order_by()
+    )
+    totals: dict[int, dict[date, int]] = {}
+    for row in rows:
+        totals.setdefault(row["card_id"], {})[row["day"]] = row["total"] or 0
+    return totals
+
+
+# The chart's drawing box, in SVG user units (the SVG scales to the page width).
+CHART_WIDTH = 350
+CHART_HEIGHT = 170
+CHART_TOP = 22
+CHART_BOTTOM = 140
+
+
+def usage_chart(*, per_day: dict[date, int], now: datetime, days: int = CHART_DAYS) -> UsageChart:
+    today = monaco_today(now)
+    series = [UsageDay(day=today - timedelta(days=offset), bytes=0) for offset in range(days - 1, -1, -1)]
+    for item in series:
+        item.bytes = per_day.get(item.day, 0)
+    chart = UsageChart(days=series, total=sum(item.bytes for item in series), peak=max(item.bytes for item in series))
+    slot = CHART_WIDTH / days
+    drawable = CHART_BOTTOM - CHART_TOP
+    for index, item in enumerate(series):
+        height = round(drawable * item.bytes / chart.peak, 1) if chart.peak else 0
+        if item.bytes and height < 1:
+            height = 1  # a day with any use stays visible
+        chart.bars.append(
+            {
+                "day": item.day,
+                "bytes": item.bytes,
+                "x": round(index * slot + slot * 0.15, 1),
+                "width": round(slot * 0.7, 1),
+                "y": round(CHART_BOTTOM - height, 1),
+                "height": height,
+                "label_x": round(index * slot + slot / 2, 1),
+                # Every other day is labelled so the labels stay readable on a phone; today always is.
+                "labelled": (days - 1 - index) % 2 == 0,
+                "is_today": item.day == today,
+            }
+        )
+    return chart
+
+
+@dataclass
+class Dashboard:
+    cards: list[CardSummary]
+    wallet_balance_cents: int
+    chart: UsageChart
+
+
+def dashboard_get(*, user, now: datetime) -> Dashboard:
+    """Everything on the dashboard in a fixed number of queries, however many cards and records."""
+    cards = list(cards_for_user(user=user))
+    per_card = usage_by_monaco_day(card_ids=[card.pk for card in cards], now=now)
+    combined: dict[date, int] = {}
+    for totals in per_card.values():
+        for day, used in totals.items():
+            combined[day] = combined.get(day, 0) + used
+    return Dashboard(
+        cards=[card_summary(card=card, now=now) for card in cards],
+        wallet_balance_cents=wallet_balance_cents(user),
+        chart=usage_chart(per_day=combined, now=now),
+    )
+
+
+@dataclass
+class CardDetail:
+    summary: CardSummary
+    chart: UsageChart
+    ledger_entries: list[LedgerEntry]
+    usage_records: list[UsageRecord]
+
+
+def card_detail_get(*, card: Card, now: datetime, limit: int = 20) -> CardDetail:
+    per_day = usage_by_monaco_day(card_ids=[card.pk], now=now).get(card.pk, {})
+    return CardDetail(
+        summary=card_summary(card=card, now=now),
+        chart=usage_chart(per_day=per_day, now=now),
+        ledger_entries=list(card.ledger_entries.order_by("-created_at", "-id")[:limit]),
+        usage_records=list(card.usage_records.order_by("-start", "-id")[:limit]),
+    )

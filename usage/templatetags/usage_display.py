@@ -1,0 +1,40 @@
+from datetime import datetime
+
+from django import template
+from django.utils import timezone
+
+from usage.display import format_gb, format_money, format_monaco_datetime, format_relative
+
+register = template.Library()
+
+
+@register.filter
+def money(cents: int | None, currency: str = "EUR") -> str:
+    """{{ plan.price_cents|money:plan.currency }} → '€14.90' / '14,90 €'."""
+    if cents is None:
+        return ""
+    return format_money(cents, currency)
+
+
+@register.filter
+def gb(byte_count: int | None) -> str:
+    """{{ card.data_remaining|gb }} → '1.2 GB'."""
+    if byte_count is None:
+        return ""
+    return format_gb(byte_count)
+
+
+@register.filter
+def monaco(value: datetime | None) -> str:
+    """{{ card.expires_at|monaco }} → '3 Dec 2026, 14:05 (Monaco time, CET)'."""
+    if value is None:
+        return ""
+    return format_monaco_datetime(value)
+
+
+@register.filter
+def relative(value: datetime | None, now: datetime | None = None) -> str:
+    """{{ card.expires_at|relative:now }} → 'in 2 days, 4 hours'."""
+    if value is None:
+        return ""
+    return format_relative(value, now or timezone.now())
