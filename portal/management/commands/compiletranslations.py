@@ -11,7 +11,9 @@ class Command(BaseCommand):
     help = "Compile the project's translation catalogues (.po to .mo) without GNU gettext."
 
     def add_arguments(self, parser):
-        parser.add_argument("--locale", "-l", action="append", default=[], help="Only this locale (repeatable).")
+        parser.add_argument(
+            "--locale", "-l", action="append", default=[], help="Only this locale (repeatable)."
+        )
 
     def handle(self, *args, locale: list[str], **options):
         catalogues = sorted(
