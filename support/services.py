@@ -12,6 +12,10 @@ class TicketClosedError(Exception):
     pass
 
 
+# Never copied into the trail: a hash is still a secret.
+SECRET_FIELDS = {"password", "claim_code_hash"}
+
+
 def _jsonable(value: Any) -> Any:
     """Dates, decimals and UUIDs as Django's JSON encoder writes them, so JSONField accepts them."""
     if value is None:
@@ -23,6 +27,8 @@ def object_snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[
     """The concrete field values of one row (foreign keys by id), for before/after in the trail."""
     snapshot = {}
     for field in obj._meta.concrete_fields:
+        if field.name in SECRET_FIELDS:
+            continue
         if fields is not None and field.name not in fields and field.attname not in fields:
             continue
         snapshot[field.attname] = field.value_from_object(obj)

@@ -1,0 +1,546 @@
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from billing.models import AutoRenewal, Order, Refund, Wallet, WalletEntry, WebhookEvent
+from support import actions
+from support.admin_mixins import (
+    AuditedAdmin,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ReasonForm,
+    StaffAction,
+    StaffActionsAdmin,
+)
+from usage.display import format_gb, format_monaco_datetime, format_money
+
+STUCK_AFTER = timedelta(hours=24)
+PAID_STATES = (
+    Order.Status.PAID,
+    Order.Status.FULFILLED,
+    Order.Status.PARTIALLY_REFUNDED,
+    Order.Status.DISPUTED,
+)
+
+
+def stripe_dashboard_url(kind: str, stripe_id: str) -> str:
+    mode = "" if settings.STRIPE_SECRET_KEY.startswith("sk_live_") else "test/"
+    return f"https://dashboard.stripe.com/{mode}{kind}/{stripe_id}"
+
+
+def _stripe_link(kind: str, stripe_id: str | None):
+    if not stripe_id:
+        return "—"
+    return format_html(
+        '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+        stripe_dashboard_url(kind, stripe_id),
+        stripe_id,
+    )
+
+
+def euros_to_cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+class RenewalStateFilter(admin.SimpleListFilter):
+    title = _("needs attention")
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return (
+            ("paid_not_renewed", _("Paid but not renewed")),
+            ("stuck", _("Stuck over 24 h")),
+            ("disputed", _("Disputed")),
+        )
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "paid_not_renewed":
+            return queryset.filter(status=Order.Status.PAID, fulfilled_at__isnull=True)
+        if self.value() == "stuck":
+            old = now - STUCK_AFTER
+            return queryset.filter(
+                Q(flagged_at__isnull=False)
+                | Q(status=Order.Status.PAID, paid_at__lt=old)
+                | Q(status=Order.Status.PENDING, checkout_started_at__lt=old)
+            ).exclude(status__in=[Order.Status.FULFILLED, Order.Status.REFUNDED, Order.Status.CANCELLED])
+        if self.value() == "disputed":
+            return queryset.filter(status=Order.Status.DISPUTED)
+        return queryset
+
+
+class PaymentMethodFilter(admin.SimpleListFilter):
+    title = _("payment method")
+    parameter_name = "method"
+
+    def lookups(self, request, model_admin):
+        methods = (
+            Order.objects.exclude(payment_method_type="")
+            .order_by("payment_method_type")
+            .values_list("payment_method_type", flat=True)
+            .distinct()
+        )
+        return [(method, method) for method in methods]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(payment_method_type=self.value())
+        return queryset
+
+
+class RefundForm(ReasonForm):
+    amount = forms.DecimalField(label=_("Amount to refund (€)"), min_value=Decimal("0.01"), decimal_places=2)
+    destination = forms.ChoiceField(label=_("Refund to"), choices=Refund.Destination.choices)
+    field_order = ["amount", "destination", "reason"]
+
+    def __init__(self, *args, order: Order, **kwargs):
+        self.order = order
+        super().__init__(*args, **kwargs)
+        refundable = order.paid_cents - order.refunded_amount_cents
+        self.fields["amount"].initial = Decimal(refundable) / 100
+        self.fields["amount"].help_text = gettext(
+            "At most %(amount)s (paid %(paid)s, already refunded %(refunded)s)."
+        ) % {
+            "amount": format_money(refundable, order.currency),
+            "paid": format_money(order.paid_cents, order.currency),
+            "refunded": format_money(order.refunded_amount_cents, order.currency),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("amount") is not None:
+            cleaned["amount_cents"] = euros_to_cents(cleaned["amount"])
+            refundable = self.order.paid_cents - self.order.refunded_amount_cents
+            if cleaned["amount_cents"] > refundable:
+                raise forms.ValidationError(
+                    gettext("At most %(amount)s can still be refunded.")
+                    % {"amount": format_money(refundable, self.order.currency)}
+                )
+        return cleaned
+
+
+class GoodwillForm(ReasonForm):
+    amount = forms.DecimalField(
+        label=_("Credit to add (€)"), min_value=Decimal("0.01"), max_value=Decimal("500"), decimal_places=2
+    )
+    field_order = ["amount", "reason"]
+
+
+def _order_refund(request, order, data):
+    refund = actions.staff_order_refund(
+        actor=request.user,
+        order=order,
+        amount_cents=data["amount_cents"],
+        destination=data["destination"],
+        reason=data["reason"],
+    )
+    return gettext("Refunded %(amount)s to %(destination)s.") % {
+        "amount": format_money(refund.amount_cents, refund.currency),
+        "destination": refund.get_destination_display(),
+    }
+
+
+def _order_resend(request, order, data):
+    actions.staff_order_resend_confirmation(actor=request.user, order=order, reason=data["reason"])
+    return gettext("The confirmation is on its way again.")
+
+
+def _order_retry(request, order, data):
+    actions.staff_order_retry_fulfilment(actor=request.user, order=order, reason=data["reason"])
+    return gettext("Fulfilment queued again.")
+
+
+def _wallet_credit(request, wallet, data):
+    actions.staff_wallet_credit(
+        actor=request.user,
+        user=wallet.user,
+        amount_cents=euros_to_cents(data["amount"]),
+        reason=data["reason"],
+    )
+    return gettext("Goodwill credit added.")
+
+
+def _webhook_rerun(request, event, data):
+    actions.staff_webhook_rerun(actor=request.user, event=event, reason=data["reason"])
+    return gettext("Event handed to a worker again.")
+
+
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fields = (
+        "created_at",
+        "amount_cents",
+        "destination",
+        "source",
+        "stripe_refund",
+        "data_reversed_bytes",
+        "staff_user",
+        "reason",
+    )
+    readonly_fields = fields
+    show_change_link = False
+
+    @admin.display(description=_("Stripe refund"))
+    def stripe_refund(self, refund):
+        return _stripe_link("refunds", refund.stripe_refund_id)
+
+
+@admin.register(Order)
+class OrderAdmin(StaffActionsAdmin, ReadOnlyAdmin):
+    list_display = (
+        "number",
+        "customer",
+        "status",
+        "plan_name",
+        "paid",
+        "payment_method_type",
+        "created",
+        "renewal",
+    )
+    list_filter = ("status", PaymentMethodFilter, RenewalStateFilter, "created_at", "paid_at", "origin")
+    search_fields = (
+        "number",
+        "customer__email",
+        "customer__phone",
+        "customer_email",
+        "customer_phone",
+        "card__iccid",
+        "stripe_payment_intent_id",
+        "stripe_checkout_session_id",
+        "stripe_charge_id",
+        "stripe_customer_id",
+    )
+    list_select_related = ("customer", "card")
+    date_hierarchy = "created_at"
+    inlines = (RefundInline,)
+    fieldsets = (
+        (
+            None,
+            {"fields": ("number", "status", "renewal", "customer", "card", "new_esim", "origin", "language")},
+        ),
+        (
+            _("As sold"),
+            {
+                "fields": (
+                    "plan_name",
+                    "plan_code",
+                    "plan_period",
+                    "allowance",
+                    "list_price",
+                    "promotion_code",
+                    "discount",
+                    "wallet_applied",
+                    "charged",
+                    "vat",
+                    "refunded",
+                )
+            },
+        ),
+        (
+            _("Times (Monaco)"),
+            {"fields": ("created", "paid_time", "fulfilled_time", "flagged_time", "last_error")},
+        ),
+        (
+            _("Stripe"),
+            {
+                "fields": (
+                    "payment_method_type",
+                    "stripe_payment_intent",
+                    "stripe_checkout_session_id",
+                    "stripe_charge",
+                    "stripe_customer",
+                )
+            },
+        ),
+    )
+    readonly_fields = (
+        "number",
+        "status",
+        "renewal",
+        "customer",
+        "card",
+        "new_esim",
+        "origin",
+        "language",
+        "plan_name",
+        "plan_code",
+        "plan_period",
+        "allowance",
+        "list_price",
+        "promotion_code",
+        "discount",
+        "wallet_applied",
+        "charged",
+        "vat",
+        "refunded",
+        "created",
+        "paid_time",
+        "fulfilled_time",
+        "flagged_time",
+        "last_error",
+        "payment_method_type",
+        "stripe_payment_intent",
+        "stripe_checkout_session_id",
+        "stripe_charge",
+        "stripe_customer",
+    )
+    staff_actions = (
+        StaffAction(
+            name="resend-confirmation",
+            label=_("Resend the confirmation"),
+            permission="support.order_resend_confirmation",
+            perform=_order_resend,
+            available=lambda order: order.status == Order.Status.FULFILLED,
+        ),
+        StaffAction(
+            name="retry-fulfilment",
+            label=_("Retry the fulfilment"),
+            permission="support.order_retry_fulfilment",
+            perform=_order_retry,
+            available=lambda order: order.status == Order.Status.PAID,
+        ),
+        StaffAction(
+            name="refund",
+            label=_("Refund"),
+            permission="support.order_refund",
+            perform=_order_refund,
+            form_class=RefundForm,
+            description=_(
+                "A refund to the original method goes through Stripe; a refund to credit goes to the "
+                "customer's wallet. The card loses at most what is left of this top-up."
+            ),
+            available=lambda order: (
+                order.status in PAID_STATES and order.refunded_amount_cents < order.paid_cents
+            ),
+        ),
+    )
+
+    def staff_action_form_kwargs(self, action, obj):
+        return {"order": obj} if action.form_class is RefundForm else {}
+
+    @admin.display(description=_("paid"))
+    def paid(self, order):
+        return format_money(order.paid_cents, order.currency)
+
+    @admin.display(description=_("created"), ordering="created_at")
+    def created(self, order):
+        return format_monaco_datetime(order.created_at)
+
+    @admin.display(description=_("paid at"))
+    def paid_time(self, order):
+        return format_monaco_datetime(order.paid_at) if order.paid_at else "—"
+
+    @admin.display(description=_("renewed at"))
+    def fulfilled_time(self, order):
+        return format_monaco_datetime(order.fulfilled_at) if order.fulfilled_at else "—"
+
+    @admin.display(description=_("flagged for support at"))
+    def flagged_time(self, order):
+        return format_monaco_datetime(order.flagged_at) if order.flagged_at else "—"
+
+    @admin.display(description=_("renewal"))
+    def renewal(self, order):
+        return order_renewal_state(order)
+
+    @admin.display(description=_("data"))
+    def allowance(self, order):
+        return format_gb(order.total_bytes)
+
+    @admin.display(description=_("list price"))
+    def list_price(self, order):
+        return format_money(order.list_price_cents, order.currency)
+
+    @admin.display(description=_("discount"))
+    def discount(self, order):
+        return format_money(order.discount_cents, order.currency)
+
+    @admin.display(description=_("wallet credit used"))
+    def wallet_applied(self, order):
+        return format_money(order.wallet_applied_cents, order.currency)
+
+    @admin.display(description=_("charged"))
+    def charged(self, order):
+        return format_money(order.amount_charged_cents, order.currency)
+
+    @admin.display(description=_("VAT included"))
+    def vat(self, order):
+        return f"{format_money(order.vat_cents, order.currency)} ({order.vat_rate_bp / 100:.2f} %)"
+
+    @admin.display(description=_("refunded"))
+    def refunded(self, order):
+        return format_money(order.refunded_amount_cents, order.currency)
+
+    @admin.display(description=_("Stripe PaymentIntent"))
+    def stripe_payment_intent(self, order):
+        return _stripe_link("payments", order.stripe_payment_intent_id)
+
+    @admin.display(description=_("Stripe charge"))
+    def stripe_charge(self, order):
+        return _stripe_link("payments", order.stripe_charge_id)
+
+    @admin.display(description=_("Stripe customer"))
+    def stripe_customer(self, order):
+        return _stripe_link("customers", order.stripe_customer_id)
+
+
+def order_renewal_state(order: Order) -> str:
+    """What support needs to know in one line: has the card been renewed for this order?"""
+    now = timezone.now()
+    if order.status == Order.Status.FULFILLED:
+        card = order.card
+        if card is not None and card.expires_at:
+            return gettext("Renewed %(when)s; card valid until %(expiry)s") % {
+                "when": format_monaco_datetime(order.fulfilled_at) if order.fulfilled_at else "",
+                "expiry": format_monaco_datetime(card.expires_at),
+            }
+        return gettext("Renewed")
+    if order.status == Order.Status.PAID:
+        waited = now - (order.paid_at or now)
+        if waited > STUCK_AFTER:
+            return gettext("Paid but NOT renewed for over 24 hours")
+        return gettext("Paid, renewal in progress")
+    return order.get_status_display()
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "order", "amount_cents", "currency", "destination", "source", "staff_user")
+    list_filter = ("destination", "source")
+    search_fields = ("order__number", "stripe_refund_id")
+    list_select_related = ("order", "staff_user")
+    date_hierarchy = "created_at"
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(StaffActionsAdmin, ReadOnlyAdmin):
+    list_display = ("received_at", "type", "stripe_event_id", "processing_state", "attempts")
+    list_filter = ("type", ("processed_at", admin.EmptyFieldListFilter))
+    search_fields = ("stripe_event_id", "type")
+    date_hierarchy = "received_at"
+    fields = (
+        "stripe_event_id",
+        "type",
+        "livemode",
+        "processing_state",
+        "received_at",
+        "processed_at",
+        "attempts",
+        "error",
+        "pretty_payload",
+    )
+    readonly_fields = fields
+    staff_actions = (
+        StaffAction(
+            name="rerun",
+            label=_("Re-run this event"),
+            permission="support.webhook_rerun",
+            perform=_webhook_rerun,
+        ),
+    )
+
+    @admin.display(description=_("processing"))
+    def processing_state(self, event):
+        if event.processed_at:
+            return gettext("Processed")
+        if event.error:
+            return gettext("Failed: %(error)s") % {"error": event.error[:120]}
+        return gettext("Waiting")
+
+    @admin.display(description=_("payload"))
+    def pretty_payload(self, event):
+        return format_html(
+            "<pre>{}</pre>", json.dumps(event.payload, indent=2, sort_keys=True, ensure_ascii=False)
+        )
+
+
+class WalletEntryInline(ReadOnlyInline):
+    model = WalletEntry
+    fields = ("created_at", "kind", "amount_cents", "balance_after_cents", "order", "staff_user", "reason")
+    readonly_fields = fields
+    show_change_link = False
+
+
+@admin.register(Wallet)
+class WalletAdmin(StaffActionsAdmin, ReadOnlyAdmin):
+    list_display = ("user", "balance", "updated_at")
+    search_fields = ("user__email", "user__phone", "user__name")
+    list_select_related = ("user",)
+    fields = ("user", "balance", "updated_at")
+    readonly_fields = fields
+    inlines = (WalletEntryInline,)
+    staff_actions = (
+        StaffAction(
+            name="goodwill",
+            label=_("Add goodwill credit"),
+            permission="support.wallet_credit",
+            perform=_wallet_credit,
+            form_class=GoodwillForm,
+        ),
+    )
+
+    @admin.display(description=_("balance"), ordering="balance_cents")
+    def balance(self, wallet):
+        return format_money(wallet.balance_cents, wallet.currency)
+
+
+@admin.register(WalletEntry)
+class WalletEntryAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "wallet",
+        "kind",
+        "amount_cents",
+        "balance_after_cents",
+        "order",
+        "staff_user",
+    )
+    list_filter = ("kind",)
+    search_fields = ("wallet__user__email", "order__number")
+    list_select_related = ("wallet__user", "order", "staff_user")
+    date_hierarchy = "created_at"
+
+
+@admin.register(AutoRenewal)
+class AutoRenewalAdmin(AuditedAdmin):
+    list_display = (
+        "card",
+        "user",
+        "plan",
+        "enabled",
+        "payment_method_type",
+        "last_attempt_state",
+        "last_attempt_at",
+    )
+    list_filter = ("enabled", "last_attempt_state", "payment_method_type")
+    search_fields = ("card__iccid", "user__email")
+    list_select_related = ("card", "user", "plan")
+    fields = (
+        "card",
+        "user",
+        "plan",
+        "enabled",
+        "consent_text",
+        "consented_at",
+        "payment_method_type",
+        "payment_method_label",
+        "last_attempt_state",
+        "last_attempt_at",
+        "last_order",
+    )
+    # Only switching it off is left to staff (a customer who asks by ticket); consent is the customer's.
+    readonly_fields = tuple(field for field in fields if field != "enabled")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

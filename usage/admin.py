@@ -1,0 +1,292 @@
+from datetime import timedelta
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from support import actions
+from support.admin_mixins import (
+    AuditedAdmin,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ReasonForm,
+    StaffAction,
+    StaffActionsAdmin,
+)
+from support.services import audit_record
+from usage.display import BYTES_PER_GB, format_gb, format_monaco_datetime
+from usage.models import Card, LedgerEntry, ProvisioningEvent, UsageRecord
+
+
+class CardAdjustForm(ReasonForm):
+    data_gb = forms.DecimalField(
+        label=_("Data change (GB)"),
+        help_text=_("Positive adds data, negative removes it. Leave 0 to change only the expiry."),
+        max_digits=8,
+        decimal_places=3,
+        initial=Decimal("0"),
+    )
+    extend_hours = forms.IntegerField(
+        label=_("Move the expiry by (hours)"),
+        help_text=_("Positive extends, negative shortens. Ignored when a new expiry is given below."),
+        initial=0,
+        required=False,
+    )
+    new_expiry = forms.DateTimeField(
+        label=_("Or set a new expiry (Monaco time)"),
+        help_text=_("Format: 2026-12-03 14:05"),
+        required=False,
+    )
+    field_order = ["data_gb", "extend_hours", "new_expiry", "reason"]
+
+    def __init__(self, *args, card: Card, **kwargs):
+        self.card = card
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        data_gb = cleaned.get("data_gb") or Decimal("0")
+        cleaned["data_delta"] = int(data_gb * BYTES_PER_GB)
+        expires_at = cleaned.get("new_expiry")
+        hours = cleaned.get("extend_hours") or 0
+        if expires_at is None and hours:
+            base = self.card.expires_at or timezone.now()
+            expires_at = base + timedelta(hours=hours)
+        cleaned["expires_at"] = expires_at
+        if cleaned["data_delta"] == 0 and expires_at is None:
+            raise forms.ValidationError(gettext("Change the data, the expiry, or both."))
+        return cleaned
+
+
+def _card_adjust(request, card, data):
+    card = actions.staff_card_adjust(
+        actor=request.user,
+        card=card,
+        data_delta=data["data_delta"],
+        expires_at=data["expires_at"],
+        reason=data["reason"],
+    )
+    return gettext("Card adjusted: %(data)s left, expires %(expiry)s.") % {
+        "data": format_gb(card.data_remaining),
+        "expiry": format_monaco_datetime(card.expires_at) if card.expires_at else "—",
+    }
+
+
+def _card_suspend(request, card, data):
+    actions.staff_card_suspend(actor=request.user, card=card, reason=data["reason"])
+    return gettext("Card suspended.")
+
+
+def _card_resume(request, card, data):
+    actions.staff_card_resume(actor=request.user, card=card, reason=data["reason"])
+    return gettext("Card resumed.")
+
+
+class LedgerInline(ReadOnlyInline):
+    model = LedgerEntry
+    fields = (
+        "created_at",
+        "kind",
+        "data_delta",
+        "data_after",
+        "expires_before",
+        "expires_after",
+        "order_id",
+        "staff_user",
+        "reason",
+    )
+    readonly_fields = fields
+    ordering = ("-created_at", "-id")
+    show_change_link = False
+
+
+class ProvisioningInline(ReadOnlyInline):
+    model = ProvisioningEvent
+    fields = ("created_at", "ledger_entry", "state", "attempts", "last_error", "sent_at", "next_attempt_at")
+    readonly_fields = fields
+    verbose_name_plural = _("provisioning events (delivery to the carrier)")
+
+
+class InventoryImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV file (iccid, activation_code, claim_code)"))
+
+
+@admin.register(Card)
+class CardAdmin(StaffActionsAdmin, AuditedAdmin):
+    list_display = ("iccid", "kind", "owner", "state", "expiry", "data_left", "usage_updated_at")
+    list_filter = (
+        "kind",
+        ("suspended_at", admin.EmptyFieldListFilter),
+        ("owner", admin.EmptyFieldListFilter),
+    )
+    search_fields = ("iccid", "label", "owner__email", "owner__phone", "owner__name")
+    list_select_related = ("owner",)
+    raw_id_fields = ("owner",)
+    fields = (
+        "iccid",
+        "kind",
+        "owner",
+        "label",
+        "state",
+        "expiry",
+        "data_left",
+        "period_started_at",
+        "period_allowance",
+        "overage_bytes",
+        "usage_updated_at",
+        "suspended_at",
+        "activation_code",
+        "allocated_at",
+        "created_at",
+        "recent_usage",
+    )
+    readonly_fields = (
+        "state",
+        "expiry",
+        "data_left",
+        "period_started_at",
+        "period_allowance",
+        "overage_bytes",
+        "usage_updated_at",
+        "suspended_at",
+        "allocated_at",
+        "created_at",
+        "recent_usage",
+    )
+    inlines = (LedgerInline, ProvisioningInline)
+    change_list_template = "admin/usage/card/change_list.html"
+    staff_actions = (
+        StaffAction(
+            name="adjust",
+            label=_("Adjust data or expiry"),
+            permission="support.card_adjust",
+            perform=_card_adjust,
+            form_class=CardAdjustForm,
+            description=_("Written to the card's ledger as an adjustment and sent to the carrier."),
+        ),
+        StaffAction(
+            name="suspend",
+            label=_("Suspend"),
+            permission="support.card_suspend",
+            perform=_card_suspend,
+            available=lambda card: card.suspended_at is None,
+        ),
+        StaffAction(
+            name="resume",
+            label=_("Resume"),
+            permission="support.card_suspend",
+            perform=_card_resume,
+            available=lambda card: card.suspended_at is not None,
+        ),
+    )
+
+    def staff_action_form_kwargs(self, action, obj):
+        return {"card": obj} if action.form_class is CardAdjustForm else {}
+
+    def get_readonly_fields(self, request, obj=None):
+        # The cache fields follow the ledger; the ICCID identifies the card once it exists.
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields += ["iccid", "kind", "activation_code"]
+        return fields
+
+    @admin.display(description=_("state"))
+    def state(self, card):
+        return Card.State(card.state_at(timezone.now())).label
+
+    @admin.display(description=_("expires"), ordering="expires_at")
+    def expiry(self, card):
+        return format_monaco_datetime(card.expires_at) if card.expires_at else "—"
+
+    @admin.display(description=_("data remaining"), ordering="data_remaining")
+    def data_left(self, card):
+        return format_gb(card.data_remaining_at(timezone.now()))
+
+    @admin.display(description=_("latest usage records"))
+    def recent_usage(self, card):
+        records = card.usage_records.order_by("-start")[:20] if card.pk else []
+        return render_to_string("admin/support/usage_records.html", {"records": records})
+
+    def get_urls(self):
+        return [
+            path(
+                "import-inventory/",
+                self.admin_site.admin_view(self.inventory_import_view),
+                name="usage_card_import_inventory",
+            ),
+            *super().get_urls(),
+        ]
+
+    def inventory_import_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        from usage.services import esim_inventory_import
+
+        form = InventoryImportForm(request.POST or None, request.FILES or None)
+        result = None
+        if request.method == "POST" and form.is_valid():
+            result = esim_inventory_import(file=form.cleaned_data["file"])
+            if result.ok:
+                audit_record(
+                    actor=request.user,
+                    action="esim_inventory_import",
+                    obj=request.user,
+                    reason=form.cleaned_data["file"].name,
+                    after={"created": result.created, "rows": result.rows},
+                )
+                self.message_user(
+                    request,
+                    gettext("%(count)d eSIM profiles imported.") % {"count": result.created},
+                    messages.SUCCESS,
+                )
+                return redirect(reverse("admin:usage_card_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Import eSIM inventory"),
+            "opts": self.opts,
+            "form": form,
+            "result": result,
+        }
+        return TemplateResponse(request, "admin/usage/card/import_inventory.html", context)
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "card",
+        "kind",
+        "data_delta",
+        "data_after",
+        "expires_after",
+        "order_id",
+        "staff_user",
+    )
+    list_filter = ("kind",)
+    search_fields = ("card__iccid", "reason")
+    list_select_related = ("card", "staff_user")
+    date_hierarchy = "created_at"
+
+
+@admin.register(UsageRecord)
+class UsageRecordAdmin(ReadOnlyAdmin):
+    list_display = ("record_id", "card", "start", "end", "bytes", "overage_bytes", "received_at")
+    search_fields = ("record_id", "card__iccid")
+    list_select_related = ("card",)
+    date_hierarchy = "start"
+
+
+@admin.register(ProvisioningEvent)
+class ProvisioningEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "card", "ledger_entry", "state", "attempts", "sent_at", "next_attempt_at")
+    list_filter = ("state",)
+    search_fields = ("card__iccid",)
+    list_select_related = ("card",)
