@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""One entry point for newcomers and CI, using nothing but the Python standard library.
+
+    python3 dev.py run     # set up .venv, migrate, seed the demo, serve web + Celery worker + beat
+    python3 dev.py test    # set up .venv, ruff, migration check, then the whole pytest suite
+    python3 dev.py lock    # rewrite requirements.lock from what .venv holds now
+
+Extra arguments after `test` go to pytest (`python3 dev.py test -k healthz -x`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+LOCK = ROOT / "requirements.lock"
+PROJECT_NAME = "monaco-data-portal"
+MINIMUM_PYTHON = (3, 11)
+
+
+def say(message: str) -> None:
+    print(f"\033[1;34m==>\033[0m {message}", flush=True)
+
+
+def fail(message: str, code: int = 1) -> int:
+    print(f"\033[1;31mxx\033[0m {message}", file=sys.stderr, flush=True)
+    return code
+
+
+def run(command: list[str], env: dict[str, str], check: bool = True) -> int:
+    print("    $ " + " ".join(str(part) for part in command), flush=True)
+    code = subprocess.call([str(part) for part in command], cwd=ROOT, env=env)
+    if check and code != 0:
+        raise SystemExit(fail(f"failed with exit code {code}: {' '.join(str(p) for p in command)}", code))
+    return code
+
+
+def base_env(*, debug_default: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["VIRTUAL_ENV"] = str(VENV)
+    env["PATH"] = str(BIN) + os.pathsep + env.get("PATH", "")
+    env.pop("PYTHONHOME", None)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    if debug_default is not None:
+        env.setdefault("DEBUG", debug_default)
+    return env
+
+
+# --- Virtual environment ----------------------------------------------------------------------
+
+
+def ensure_venv() -> None:
+    if PYTHON.exists():
+        return
+    say(f"Creating the virtual environment in {VENV.name}/")
+    code = subprocess.call([sys.executable, "-m", "venv", str(VENV)])
+    if code != 0 or not PYTHON.exists():
+        raise SystemExit(
+            fail(
+                "could not create .venv. On Debian/Ubuntu install the venv module first "
+                "(apt-get install python3-venv), then run this again."
+            )
+        )
+
+
+def install(*, extras: str, env: dict[str, str]) -> None:
+    """Install the project and its dependencies, pinned by requirements.lock; skip when unchanged."""
+    stamp = VENV / f".installed-{extras or 'base'}"
+    # A full install (dev) also satisfies a run-only one.
+    candidates = [(stamp, extras)] if extras else [(stamp, ""), (VENV / ".installed-dev", "dev")]
+    if any(path.exists() and path.read_text() == fingerprint(extras=e) for path, e in candidates):
+        say("Dependencies are up to date")
+        return
+    say(f"Installing dependencies ({'with' if extras else 'without'} development tools)")
+    command = [PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    if LOCK.exists():
+        command += ["-c", LOCK]
+    run(command + requirements(extras), env)
+    stamp.write_text(fingerprint(extras=extras))
+
+
+def fingerprint(*, extras: str) -> str:
+    digest = hashlib.sha256(f"{sys.version_info[:2]} {extras}".encode())
+    for path in (ROOT / "pyproject.toml", LOCK):
+        digest.update(path.read_bytes() if path.exists() else b"")
+    return digest.hexdigest()
+
+
+def requirements(extras: str) -> list[str]:
+    # The project is not a package to install: take its requirements straight from pyproject.toml.
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return list(project["dependencies"]) + list(project.get("optional-dependencies", {}).get(extras, []))
+
+
+def lock() -> int:
+    ensure_venv()
+    env = base_env(debug_default=None)
+    install(extras="dev", env=env)
+    frozen = subprocess.run(
+        [PYTHON, "-m", "pip", "freeze", "--disable-pip-version-check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    pins = sorted(
+        (line for line in frozen if line and not line.lower().startswith((PROJECT_NAME, "-e "))),
+        key=str.lower,
+    )
+    header = "# Exact versions the tests were run with. Regenerate: python3 dev.py lock\n"
+    LOCK.write_text(header + "\n".join(pins) + "\n")
+    install(extras="dev", env=env)  # re-stamp against the new lock
+    say(f"Wrote {len(pins)} pins to {LOCK.name}")
+    return 0
+
+
+# --- Django preparation -----------------------------------------------------------------------
+
+
+def var_dir(env: dict[str, str]) -> Path:
+    return Path(env.get("VAR_DIR") or ROOT / "var")
+
+
+def make_var_dirs(env: dict[str, str]) -> None:
+    var = var_dir(env)
+    for sub in ("mail", "sms", "broker/queue", "broker/processed", "cache", "static"):
+        (var / sub).mkdir(parents=True, exist_ok=True)
+
+
+def manage(*args: str, env: dict[str, str], check: bool = True) -> int:
+    return run([PYTHON, "manage.py", *args], env, check=check)
+
+
+def compile_translations(env: dict[str, str]) -> None:
+    # A fresh machine may lack GNU gettext: prefer the project's pure-Python compiler.
+    if not list((ROOT / "locale").glob("*/LC_MESSAGES/*.po")):
+        say("No translation catalogues yet (locale/*/LC_MESSAGES/*.po): nothing to compile")
+    elif list(ROOT.glob("*/management/commands/compiletranslations.py")):
+        say("Compiling translations")
+        manage("compiletranslations", env=env)
+    elif shutil.which("msgfmt"):
+        say("Compiling translations (GNU gettext)")
+        manage("compilemessages", "--ignore=.venv", "--ignore=var", env=env)
+    else:
+        say("Skipping translations: no compiletranslations command and no msgfmt on PATH")
+
+
+def prepare(env: dict[str, str]) -> None:
+    make_var_dirs(env)
+    say("Applying database migrations")
+    manage("migrate", "--noinput", env=env)
+    compile_translations(env)
+    say("Collecting static files")
+    manage("collectstatic", "--noinput", "-v0", env=env)
+    say("Seeding demo data")
+    manage("seed_demo", env=env)
+
+
+# --- Commands ---------------------------------------------------------------------------------
+
+
+def wait_until_served(url: str, started: float, process: subprocess.Popen) -> None:
+    login_url = f"{url}/accounts/login/"
+    while process.poll() is None:
+        try:
+            with urllib.request.urlopen(login_url, timeout=2) as response:  # noqa: S310 - our own server
+                if response.status == 200:
+                    break
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.3)
+    else:
+        return
+    banner(url, f"first page served {time.monotonic() - started:.0f} s after start")
+    while process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=5):  # noqa: S310 - our own server
+                say(f"Health: {url}/healthz is green (database, broker, worker and beat heartbeat)")
+                return
+        except (urllib.error.URLError, OSError):
+            # The first beat heartbeat takes up to one schedule interval (30 s); poll gently.
+            time.sleep(5)
+
+
+def banner(url: str, note: str) -> None:
+    line = "=" * 72
+    print(
+        f"\n\033[1;32m{line}\n  Portal: {url}/   ({note})\n"
+        f"  Logins: printed above by seed_demo (password monaco-demo-2026)\n"
+        f"  Mail and SMS codes: printed in this terminal, also saved in var/mail/ and var/sms/\n"
+        f"  Admin:  {url}/admin/     Health: {url}/healthz     Stop: Ctrl-C\n{line}\033[0m\n",
+        flush=True,
+    )
+
+
+def command_run() -> int:
+    started = time.monotonic()
+    ensure_venv()
+    env = base_env(debug_default="1")
+    port = env.setdefault("PORT", "8000")
+    host = env.setdefault("HOST", "127.0.0.1")
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    env.setdefault("SITE_URL", url)
+    install(extras="", env=env)
+    prepare(env)
+    banner(url, "starting web, worker and beat")
+    say("Starting web, Celery worker and beat (Ctrl-C stops all three)")
+    process = subprocess.Popen([BIN / "honcho", "start", "-f", ROOT / "Procfile"], cwd=ROOT, env=env)
+    threading.Thread(target=wait_until_served, args=(url, started, process), daemon=True).start()
+    # Ctrl-C reaches honcho directly (same terminal); a SIGTERM to us is passed on to it.
+    signal.signal(signal.SIGTERM, lambda signum, frame: process.terminate())
+    while True:
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            continue
+
+
+def command_test(pytest_args: list[str]) -> int:
+    started = time.monotonic()
+    ensure_venv()
+    env = base_env(debug_default=None)
+    install(extras="dev", env=env)
+    check_env = {**env, "DEBUG": "1"}
+    make_var_dirs(check_env)
+    compile_translations(check_env)
+    results: list[tuple[str, int]] = []
+    steps = [
+        ("ruff check", [BIN / "ruff", "check", "."]),
+        ("ruff format --check", [BIN / "ruff", "format", "--check", "."]),
+        ("makemigrations --check", [PYTHON, "manage.py", "makemigrations", "--check", "--dry-run"]),
+    ]
+    for name, command in steps:
+        say(name)
+        results.append((name, run(command, check_env, check=False)))
+    say("pytest")
+    # pytest's own exit codes pass through: 5 ("no tests collected") is a failure too.
+    results.append(("pytest", run([PYTHON, "-m", "pytest", *pytest_args], env, check=False)))
+    print()
+    for name, code in results:
+        print(f"    {'ok  ' if code == 0 else 'FAIL'} {name}" + ("" if code == 0 else f" (exit {code})"))
+    failed = [code for _, code in results if code != 0]
+    say(f"{'FAILED' if failed else 'All green'} in {time.monotonic() - started:.0f} s")
+    return failed[-1] if failed else 0
+
+
+def main(argv: list[str]) -> int:
+    if sys.version_info < MINIMUM_PYTHON:
+        return fail(f"Python {'.'.join(map(str, MINIMUM_PYTHON))} or newer is needed; this is {sys.version}")
+    if not argv or argv[0] not in {"run", "test", "lock"}:
+        print(__doc__)
+        return 2
+    if argv[0] == "run":
+        return command_run()
+    if argv[0] == "test":
+        return command_test(argv[1:])
+    return lock()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
