@@ -1,10 +1,11 @@
 from django.urls import path
 
-from usage import views
+from usage import api, views
 
 app_name = "usage"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("carrier/usage", api.carrier_usage, name="carrier_usage"),
     path("cards/add/", views.card_claim, name="card_claim"),
     path("cards/<int:card_id>/", views.card_detail, name="card_detail"),
     path("cards/<int:card_id>/esim/", views.card_esim, name="card_esim"),
