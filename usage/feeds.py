@@ -1,3 +1,4 @@
+# ruff: noqa: S608 -- SQL is assembled from model table names and constants; values are parameters.
 """Usage in: carrier usage records applied once per record id, set-based.
 
 A batch is validated in Python, staged in a temporary table (COPY on PostgreSQL), and applied with
@@ -21,7 +22,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
 from usage.models import Card, LedgerEntry, UsageRecord

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from usage.feeds import usage_records_apply, usage_signature
 from usage.ledger import card_topup, ledgers_check
-from usage.models import Card, LedgerEntry, UsageRecord
+from usage.models import Card, UsageRecord
 
 from .ledger_factories import CardFactory
 
