@@ -1,5 +1,6 @@
 """Compile locale/*/LC_MESSAGES/*.po into .mo files with polib, so no GNU gettext is needed."""
 
+import os
 from pathlib import Path
 
 import polib
@@ -30,8 +31,11 @@ class Command(BaseCommand):
             except (OSError, ValueError) as error:
                 raise CommandError(f"{po_path}: {error}") from error
             mo_path = po_path.with_suffix(".mo")
+            partial_path = mo_path.with_name(f".{mo_path.name}.{os.getpid()}.partial")
             # polib writes translated, non-fuzzy entries only, like msgfmt without --use-fuzzy.
-            catalogue.save_as_mofile(str(mo_path))
+            catalogue.save_as_mofile(str(partial_path))
+            # Running processes may be reading the catalogue: swap the whole file in at once.
+            os.replace(partial_path, mo_path)
             self.stdout.write(
                 f"{po_path.relative_to(settings.BASE_DIR)}: {len(catalogue.translated_entries())} translated, "
                 f"{len(catalogue.untranslated_entries())} untranslated, {len(catalogue.fuzzy_entries())} fuzzy"
