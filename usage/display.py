@@ -58,3 +58,18 @@ def format_relative(value: datetime, now: datetime) -> str:
     if value >= now:
         return gettext("in %(duration)s") % {"duration": timeuntil(value, now, depth=2)}
     return gettext("%(duration)s ago") % {"duration": timesince(value, now, depth=2)}
+
+
+def format_data(byte_count: int, *, signed: bool = False) -> str:
+    """Amounts in tables: MB under 1 GB (usage records are often a few MB), GB above."""
+    sign = ""
+    if signed and byte_count > 0:
+        sign = "+"
+    elif byte_count < 0:
+        sign = "\u2212"  # minus sign, not a hyphen
+    magnitude = abs(byte_count)
+    if magnitude < BYTES_PER_GB:
+        amount = gettext("%(amount)s MB") % {"amount": number_format(round(magnitude / 1_000_000), 0)}
+    else:
+        amount = gettext("%(amount)s GB") % {"amount": number_format(gigabytes(magnitude), 1)}
+    return sign + amount

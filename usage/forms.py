@@ -15,7 +15,9 @@ class CardClaimForm(forms.Form):
         label=_("Claim code"),
         max_length=40,
         help_text=_("Printed next to the ICCID."),
-        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
     )
 
     def clean_iccid(self) -> str:

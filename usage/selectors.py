@@ -9,6 +9,13 @@ from usage.display import monaco_zone
 from usage.models import Card, LedgerEntry, UsageRecord
 
 CHART_DAYS = 14
+BADGES = {
+    Card.State.NEVER_ACTIVATED: "never",
+    Card.State.ACTIVE: "active",
+    Card.State.EXPIRING_SOON: "expiring",
+    Card.State.EXPIRED: "expired",
+    Card.State.SUSPENDED: "suspended",
+}
 
 
 def cards_for_user(*, user) -> QuerySet[Card]:
@@ -50,6 +57,18 @@ class CardSummary:
     is_active: bool
     is_expired: bool
 
+    @property
+    def badge(self) -> str:
+        return BADGES[self.state]
+
+    @property
+    def low_mark(self) -> int:
+        return self.allowance // 10
+
+    @property
+    def high_mark(self) -> int:
+        return self.allowance // 4
+
 
 @dataclass
 class UsageChart:
@@ -83,7 +102,9 @@ def monaco_today(now: datetime) -> date:
     return now.astimezone(monaco_zone()).date()
 
 
-def usage_by_monaco_day(*, card_ids: list[int], now: datetime, days: int = CHART_DAYS) -> dict[int, dict[date, int]]:
+def usage_by_monaco_day(
+    *, card_ids: list[int], now: datetime, days: int = CHART_DAYS
+) -> dict[int, dict[date, int]]:
     """Bytes used per card per Monaco calendar day over the last `days` days, summed by the database."""
     if not card_ids:
         return {}
@@ -115,7 +136,9 @@ def usage_chart(*, per_day: dict[date, int], now: datetime, days: int = CHART_DA
     series = [UsageDay(day=today - timedelta(days=offset), bytes=0) for offset in range(days - 1, -1, -1)]
     for item in series:
         item.bytes = per_day.get(item.day, 0)
-    chart = UsageChart(days=series, total=sum(item.bytes for item in series), peak=max(item.bytes for item in series))
+    chart = UsageChart(
+        days=series, total=sum(item.bytes for item in series), peak=max(item.bytes for item in series)
+    )
     slot = CHART_WIDTH / days
     drawable = CHART_BOTTOM - CHART_TOP
     for index, item in enumerate(series):

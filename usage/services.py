@@ -45,7 +45,9 @@ class CardClaimRefused(Exception):
 class CardClaimRateLimited(Exception):
     def __init__(self) -> None:
         super().__init__(
-            gettext_lazy("Too many attempts to add a card. Please wait an hour and try again, or contact support.")
+            gettext_lazy(
+                "Too many attempts to add a card. Please wait an hour and try again, or contact support."
+            )
         )
 
 
@@ -125,7 +127,9 @@ def esim_allocate(*, user) -> Card:
     with transaction.atomic():
         card = (
             Card.objects.select_for_update(skip_locked=True)
-            .filter(kind=Card.Kind.ESIM, owner__isnull=True, allocated_at__isnull=True, suspended_at__isnull=True)
+            .filter(
+                kind=Card.Kind.ESIM, owner__isnull=True, allocated_at__isnull=True, suspended_at__isnull=True
+            )
             .exclude(activation_code="")
             .order_by("id")
             .first()
@@ -180,10 +184,14 @@ def _inventory_rows(file) -> tuple[list[tuple[int, dict]], list[tuple[int, str]]
     rows = []
     for row in reader:
         if len(rows) >= INVENTORY_MAX_ROWS:
-            return [], [(reader.line_num, _("The file has more than %(max)d rows.") % {"max": INVENTORY_MAX_ROWS})]
+            return [], [
+                (reader.line_num, _("The file has more than %(max)d rows.") % {"max": INVENTORY_MAX_ROWS})
+            ]
         if not any((value or "").strip() for value in row.values() if isinstance(value, str)):
             continue  # blank line
-        rows.append((reader.line_num, {column: (row.get(column) or "").strip() for column in INVENTORY_COLUMNS}))
+        rows.append(
+            (reader.line_num, {column: (row.get(column) or "").strip() for column in INVENTORY_COLUMNS})
+        )
     return rows, []
 
 
@@ -196,7 +204,9 @@ def esim_inventory_import(*, file) -> InventoryImportResult:
     try:
         rows, errors = _inventory_rows(file)
     except csv.Error as error:
-        return InventoryImportResult(errors=[(0, _("The file is not a valid CSV: %(error)s") % {"error": error})])
+        return InventoryImportResult(
+            errors=[(0, _("The file is not a valid CSV: %(error)s") % {"error": error})]
+        )
     result = InventoryImportResult(rows=len(rows), errors=errors)
     if errors:
         return result
@@ -209,22 +219,43 @@ def esim_inventory_import(*, file) -> InventoryImportResult:
         iccid = iccid_normalise(row["iccid"])
         row["iccid"] = iccid
         if not iccid_is_valid(iccid):
-            result.errors.append((line, _("“%(iccid)s” is not a valid ICCID (18–22 digits with a correct check digit).") % {"iccid": row["iccid"]}))
+            result.errors.append(
+                (
+                    line,
+                    _("“%(iccid)s” is not a valid ICCID (18 to 22 digits with a correct check digit).")
+                    % {"iccid": row["iccid"]},
+                )
+            )
         elif iccid in seen:
-            result.errors.append((line, _("ICCID %(iccid)s is repeated (first on line %(first)d).") % {"iccid": iccid, "first": seen[iccid]}))
+            result.errors.append(
+                (
+                    line,
+                    _("ICCID %(iccid)s is repeated (first on line %(first)d).")
+                    % {"iccid": iccid, "first": seen[iccid]},
+                )
+            )
         else:
             seen[iccid] = line
-        if activation_code_parse(row["activation_code"]) is None or not activation_code_parse(row["activation_code"])[1]:
-            result.errors.append((line, _("The activation code must look like LPA:1$smdp.example.com$MATCHING-ID.")))
+        if (
+            activation_code_parse(row["activation_code"]) is None
+            or not activation_code_parse(row["activation_code"])[1]
+        ):
+            result.errors.append(
+                (line, _("The activation code must look like LPA:1$smdp.example.com$MATCHING-ID."))
+            )
         if len(claim_code_normalise(row["claim_code"])) < 6:
             result.errors.append((line, _("The claim code must have at least 6 letters or digits.")))
 
     existing = set()
     iccids = list(seen)
     for start in range(0, len(iccids), 1000):
-        existing.update(Card.objects.filter(iccid__in=iccids[start : start + 1000]).values_list("iccid", flat=True))
+        existing.update(
+            Card.objects.filter(iccid__in=iccids[start : start + 1000]).values_list("iccid", flat=True)
+        )
     for iccid in sorted(existing, key=seen.__getitem__):
-        result.errors.append((seen[iccid], _("ICCID %(iccid)s is already in the inventory.") % {"iccid": iccid}))
+        result.errors.append(
+            (seen[iccid], _("ICCID %(iccid)s is already in the inventory.") % {"iccid": iccid})
+        )
     if result.errors:
         result.errors.sort(key=lambda error: error[0])
         return result
@@ -245,7 +276,14 @@ def esim_inventory_import(*, file) -> InventoryImportResult:
             Card.objects.bulk_create(cards, batch_size=1000)
     except IntegrityError:
         # Another import added some of these ICCIDs since the check above; nothing was written.
-        result.errors.append((0, _("Some of these ICCIDs were added by another import meanwhile. Nothing was imported; try again.")))
+        result.errors.append(
+            (
+                0,
+                _(
+                    "Some of these ICCIDs were added by another import meanwhile. Nothing was imported; try again."
+                ),
+            )
+        )
         return result
     result.created = len(cards)
     return result

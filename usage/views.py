@@ -2,6 +2,7 @@ from urllib.parse import quote
 
 import segno
 from allauth.account.adapter import get_adapter
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
@@ -27,7 +28,9 @@ def _get_card_for_user(request: HttpRequest, card_id: int) -> Card:
 def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     data = selectors.dashboard_get(user=request.user, now=now)
-    return render(request, "usage/dashboard.html", {"dashboard": data, "now": now})
+    return render(
+        request, "usage/dashboard.html", {"dashboard": data, "now": now, "currency": settings.CURRENCY}
+    )
 
 
 @login_required
@@ -42,7 +45,13 @@ def _qr_svg(activation_code: str) -> str:
     qr = segno.make(activation_code, error="m")
     # segno writes presentation attributes only (no style=""), which the CSP allows.
     svg = qr.svg_inline(
-        scale=5, border=4, dark="#000", light="#fff", svgclass="qr-code", lineclass=None, title=_("eSIM activation QR code")
+        scale=5,
+        border=4,
+        dark="#000",
+        light="#fff",
+        svgclass="qr-code",
+        lineclass=None,
+        title=_("eSIM activation QR code"),
     )
     return svg.replace("<svg ", '<svg role="img" ', 1)
 

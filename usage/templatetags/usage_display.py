@@ -3,7 +3,7 @@ from datetime import datetime
 from django import template
 from django.utils import timezone
 
-from usage.display import format_gb, format_money, format_monaco_datetime, format_relative
+from usage.display import format_data, format_gb, format_monaco_datetime, format_money, format_relative
 
 register = template.Library()
 
@@ -38,3 +38,11 @@ def relative(value: datetime | None, now: datetime | None = None) -> str:
     if value is None:
         return ""
     return format_relative(value, now or timezone.now())
+
+
+@register.filter
+def data(byte_count: int | None, signed: bool = False) -> str:
+    """{{ record.bytes|data }} → '35 MB'; {{ entry.data_delta|data:True }} → '+5.0 GB'."""
+    if byte_count is None:
+        return ""
+    return format_data(byte_count, signed=signed)

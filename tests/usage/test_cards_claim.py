@@ -1,0 +1,176 @@
+import pytest
+from django.urls import reverse
+
+from tests.usage.card_factories import InventoryCardFactory, OwnedCardFactory
+from usage.services import (
+    CLAIM_FAILURES_PER_IP,
+    CLAIM_FAILURES_PER_USER,
+    CardClaimRateLimited,
+    CardClaimRefused,
+    card_claim,
+    claim_code_hash,
+)
+
+pytestmark = pytest.mark.django_db
+
+GENERIC = "We could not add this card. Check the ICCID and the claim code printed with it, and try again."
+
+
+def test_the_right_pair_gives_the_card_to_the_customer(owner):
+    card = InventoryCardFactory(claim_code="K7QX9P")
+
+    claimed = card_claim(user=owner, iccid=card.iccid, claim_code="K7QX9P")
+
+    card.refresh_from_db()
+    assert claimed == card
+    assert card.owner == owner
+    assert card.allocated_at is not None
+
+
+def test_the_claim_code_is_stored_only_as_an_hmac():
+    card = InventoryCardFactory(claim_code="K7QX9P")
+    assert card.claim_code_hash == claim_code_hash("K7QX9P")
+    assert "K7QX9P" not in card.claim_code_hash
+    assert len(card.claim_code_hash) == 64
+
+
+def test_spaces_case_and_dashes_in_what_people_type_do_not_matter(owner):
+    card = InventoryCardFactory(claim_code="K7QX9P")
+    grouped_iccid = " ".join(card.iccid[i : i + 4] for i in range(0, len(card.iccid), 4))
+
+    card_claim(user=owner, iccid=grouped_iccid, claim_code="k7q-x9p")
+
+    card.refresh_from_db()
+    assert card.owner == owner
+
+
+def _refusal_message(user, iccid, claim_code) -> str:
+    with pytest.raises(CardClaimRefused) as refused:
+        card_claim(user=user, iccid=iccid, claim_code=claim_code)
+    return str(refused.value)
+
+
+def test_every_wrong_pair_gets_the_same_generic_error(owner, outsider):
+    mine = InventoryCardFactory(claim_code="K7QX9P")
+    theirs = OwnedCardFactory(owner=outsider, claim_code_hash=claim_code_hash("THEIRS1"))
+    no_code = InventoryCardFactory(claim_code_hash="")
+
+    messages = {
+        "wrong code": _refusal_message(owner, mine.iccid, "WRONG1"),
+        "unknown card": _refusal_message(owner, "89014103211118510720", "K7QX9P"),
+        "someone else's card, right code": _refusal_message(owner, theirs.iccid, "THEIRS1"),
+        "card without a code": _refusal_message(owner, no_code.iccid, ""),
+        "invalid ICCID": _refusal_message(owner, "123", "K7QX9P"),
+    }
+
+    assert set(messages.values()) == {GENERIC}
+
+
+def test_a_card_owned_by_someone_else_stays_theirs(owner, outsider):
+    theirs = OwnedCardFactory(owner=outsider, claim_code_hash=claim_code_hash("THEIRS1"))
+
+    with pytest.raises(CardClaimRefused):
+        card_claim(user=owner, iccid=theirs.iccid, claim_code="THEIRS1")
+
+    theirs.refresh_from_db()
+    assert theirs.owner == outsider
+
+
+def test_claiming_my_own_card_again_is_harmless(owner):
+    card = InventoryCardFactory(claim_code="K7QX9P")
+    card_claim(user=owner, iccid=card.iccid, claim_code="K7QX9P")
+
+    assert card_claim(user=owner, iccid=card.iccid, claim_code="K7QX9P") == card
+
+
+def test_after_too_many_wrong_tries_even_the_right_pair_is_refused_for_that_user(owner, outsider):
+    card = InventoryCardFactory(claim_code="K7QX9P")
+    for attempt in range(CLAIM_FAILURES_PER_USER):
+        with pytest.raises(CardClaimRefused):
+            card_claim(user=owner, iccid=card.iccid, claim_code=f"GUESS{attempt:03d}")
+
+    with pytest.raises(CardClaimRateLimited):
+        card_claim(user=owner, iccid=card.iccid, claim_code="K7QX9P")
+    card.refresh_from_db()
+    assert card.owner is None
+
+    # Another customer is not held back by someone else's guessing.
+    assert card_claim(user=outsider, iccid=card.iccid, claim_code="K7QX9P") == card
+
+
+def test_guessing_from_one_address_with_many_accounts_is_limited_per_ip(django_user_model):
+    card = InventoryCardFactory(claim_code="K7QX9P")
+    users = [
+        django_user_model.objects.create_user(email=f"guesser{n}@example.com", password="x")
+        for n in range(CLAIM_FAILURES_PER_IP // CLAIM_FAILURES_PER_USER + 1)
+    ]
+    guesses = 0
+    for user in users:
+        for _ in range(CLAIM_FAILURES_PER_USER):
+            if guesses == CLAIM_FAILURES_PER_IP:
+                break
+            with pytest.raises(CardClaimRefused):
+                card_claim(user=user, iccid=card.iccid, claim_code=f"GUESS{guesses:03d}", ip="203.0.113.9")
+            guesses += 1
+
+    fresh = django_user_model.objects.create_user(email="fresh@example.com", password="x")
+    with pytest.raises(CardClaimRateLimited):
+        card_claim(user=fresh, iccid=card.iccid, claim_code="K7QX9P", ip="203.0.113.9")
+    # The same customer from another network is fine.
+    assert card_claim(user=fresh, iccid=card.iccid, claim_code="K7QX9P", ip="198.51.100.7") == card
+
+
+def test_the_claim_page_adds_the_card_and_opens_it(client, owner):
+    card = InventoryCardFactory(claim_code="K7QX9P")
+    client.force_login(owner)
+
+    response = client.post(
+        reverse("usage:card_claim"), {"iccid": card.iccid, "claim_code": "K7QX9P"}, follow=True
+    )
+
+    assert response.redirect_chain[-1][0] == reverse("usage:card_detail", args=[card.pk])
+    assert f"Card {card.iccid} is now in your account." in response.content.decode()
+
+
+def test_the_claim_page_shows_the_generic_error_for_a_wrong_pair(client, owner):
+    card = InventoryCardFactory(claim_code="K7QX9P")
+    client.force_login(owner)
+
+    response = client.post(reverse("usage:card_claim"), {"iccid": card.iccid, "claim_code": "NOPE00"})
+
+    assert response.status_code == 200
+    assert GENERIC in response.content.decode()
+    card.refresh_from_db()
+    assert card.owner is None
+
+
+def test_the_claim_page_answers_429_once_the_limit_is_reached(client, owner):
+    card = InventoryCardFactory(claim_code="K7QX9P")
+    client.force_login(owner)
+    for attempt in range(CLAIM_FAILURES_PER_USER):
+        client.post(reverse("usage:card_claim"), {"iccid": card.iccid, "claim_code": f"GUESS{attempt:03d}"})
+
+    response = client.post(reverse("usage:card_claim"), {"iccid": card.iccid, "claim_code": "K7QX9P"})
+
+    assert response.status_code == 429
+    assert "Too many attempts to add a card" in response.content.decode()
+    card.refresh_from_db()
+    assert card.owner is None
+
+
+def test_a_mistyped_iccid_is_caught_by_the_form_without_using_an_attempt(client, owner):
+    client.force_login(owner)
+
+    for _ in range(CLAIM_FAILURES_PER_USER + 2):
+        response = client.post(
+            reverse("usage:card_claim"), {"iccid": "89014103211118510721", "claim_code": "X"}
+        )
+
+    assert response.status_code == 200
+    assert "This is not a valid ICCID" in response.content.decode()
+
+
+def test_the_claim_page_needs_a_login(client):
+    response = client.get(reverse("usage:card_claim"))
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
