@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.models import AutoRenewal, Order, Refund, Wallet, WalletEntry, WebhookEvent
 from support import actions
+from support.selectors import order_renewal_state
 from support.admin_mixins import (
     AuditedAdmin,
     ReadOnlyAdmin,
@@ -390,25 +391,6 @@ class OrderAdmin(StaffActionsAdmin, ReadOnlyAdmin):
     @admin.display(description=_("Stripe customer"))
     def stripe_customer(self, order):
         return _stripe_link("customers", order.stripe_customer_id)
-
-
-def order_renewal_state(order: Order) -> str:
-    """What support needs to know in one line: has the card been renewed for this order?"""
-    now = timezone.now()
-    if order.status == Order.Status.FULFILLED:
-        card = order.card
-        if card is not None and card.expires_at:
-            return gettext("Renewed %(when)s; card valid until %(expiry)s") % {
-                "when": format_monaco_datetime(order.fulfilled_at) if order.fulfilled_at else "",
-                "expiry": format_monaco_datetime(card.expires_at),
-            }
-        return gettext("Renewed")
-    if order.status == Order.Status.PAID:
-        waited = now - (order.paid_at or now)
-        if waited > STUCK_AFTER:
-            return gettext("Paid but NOT renewed for over 24 hours")
-        return gettext("Paid, renewal in progress")
-    return order.get_status_display()
 
 
 @admin.register(Refund)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
+    path("support/", include("support.urls")),
     path("", include("plans.urls")),
     path("", include("usage.urls")),
     path("", include("billing.urls")),

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from billing.models import Order, Wallet
 from support.admin_mixins import AUDIT_REASON_FIELD, AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline
 from support.models import AuditEntry, ExportJob, Ticket, TicketMessage
+from support.selectors import order_renewal_state
 from support.services import TicketClosedError, ticket_answer
 
 
@@ -131,8 +132,6 @@ class TicketAdmin(AuditedAdmin):
     def order_renewal(self, ticket):
         if ticket.order is None:
             return "—"
-        from billing.admin import order_renewal_state
-
         return order_renewal_state(ticket.order)
 
     @admin.display(description=_("cards, orders and wallet"))

@@ -2,12 +2,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django import forms
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect
+from django.contrib import admin
 from django.template.loader import render_to_string
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -21,7 +17,6 @@ from support.admin_mixins import (
     StaffAction,
     StaffActionsAdmin,
 )
-from support.services import audit_record
 from usage.display import BYTES_PER_GB, format_gb, format_monaco_datetime
 from usage.models import Card, LedgerEntry, ProvisioningEvent, UsageRecord
 
@@ -113,10 +108,6 @@ class ProvisioningInline(ReadOnlyInline):
     fields = ("created_at", "ledger_entry", "state", "attempts", "last_error", "sent_at", "next_attempt_at")
     readonly_fields = fields
     verbose_name_plural = _("provisioning events (delivery to the carrier)")
-
-
-class InventoryImportForm(forms.Form):
-    file = forms.FileField(label=_("CSV file (iccid, activation_code, claim_code)"))
 
 
 @admin.register(Card)
@@ -214,48 +205,6 @@ class CardAdmin(StaffActionsAdmin, AuditedAdmin):
     def recent_usage(self, card):
         records = card.usage_records.order_by("-start")[:20] if card.pk else []
         return render_to_string("admin/support/usage_records.html", {"records": records})
-
-    def get_urls(self):
-        return [
-            path(
-                "import-inventory/",
-                self.admin_site.admin_view(self.inventory_import_view),
-                name="usage_card_import_inventory",
-            ),
-            *super().get_urls(),
-        ]
-
-    def inventory_import_view(self, request):
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        from usage.services import esim_inventory_import
-
-        form = InventoryImportForm(request.POST or None, request.FILES or None)
-        result = None
-        if request.method == "POST" and form.is_valid():
-            result = esim_inventory_import(file=form.cleaned_data["file"])
-            if result.ok:
-                audit_record(
-                    actor=request.user,
-                    action="esim_inventory_import",
-                    obj=request.user,
-                    reason=form.cleaned_data["file"].name,
-                    after={"created": result.created, "rows": result.rows},
-                )
-                self.message_user(
-                    request,
-                    gettext("%(count)d eSIM profiles imported.") % {"count": result.created},
-                    messages.SUCCESS,
-                )
-                return redirect(reverse("admin:usage_card_changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": gettext("Import eSIM inventory"),
-            "opts": self.opts,
-            "form": form,
-            "result": result,
-        }
-        return TemplateResponse(request, "admin/usage/card/import_inventory.html", context)
 
 
 @admin.register(LedgerEntry)

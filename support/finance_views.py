@@ -1,0 +1,235 @@
+"""Finance pages: order export (streamed or as a background job) and the revenue report."""
+
+from datetime import date, timedelta
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from billing.exports import (
+    MONACO,
+    REVENUE_STATUSES,
+    ExportFilter,
+    csv_chunks,
+    orders_in_range,
+    revenue_report,
+    write_xlsx,
+)
+from billing.models import Order
+from support import finance
+from support.models import ExportJob
+from usage.display import format_money
+
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def finance_required(permission: str):
+    def decorate(view):
+        return staff_member_required(permission_required(permission, raise_exception=True)(view))
+
+    return decorate
+
+
+class ExportForm(forms.Form):
+    start = forms.DateField(label=_("From (Monaco day)"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(
+        label=_("To (Monaco day, included)"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    statuses = forms.MultipleChoiceField(
+        label=_("Status"),
+        choices=Order.Status.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every status."),
+    )
+    file_format = forms.ChoiceField(
+        label=_("Format"), choices=[("csv", "CSV"), ("xlsx", "XLSX")], initial="csv"
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("start") and cleaned.get("end") and cleaned["start"] > cleaned["end"]:
+            raise forms.ValidationError(_("The first day must not be after the last."))
+        return cleaned
+
+    def export_filter(self) -> ExportFilter:
+        data = self.cleaned_data
+        return ExportFilter(data["start"], data["end"], tuple(data["statuses"]))
+
+
+def _file_name(export_filter: ExportFilter, file_format: str) -> str:
+    return f"orders-{export_filter.start.isoformat()}-{export_filter.end.isoformat()}.{file_format}"
+
+
+def _stream_limit(file_format: str) -> int:
+    if file_format == "xlsx":
+        return getattr(settings, "EXPORT_XLSX_STREAM_MAX_ROWS", 20_000)
+    return getattr(settings, "EXPORT_CSV_STREAM_MAX_ROWS", 200_000)
+
+
+@finance_required("support.finance_export")
+@require_http_methods(["GET", "POST"])
+def export(request: HttpRequest) -> HttpResponse:
+    today = timezone.now().astimezone(MONACO).date()
+    form = ExportForm(
+        request.POST or None, initial={"start": today.replace(day=1), "end": today, "file_format": "csv"}
+    )
+    if request.method == "POST" and form.is_valid():
+        export_filter = form.export_filter()
+        file_format = form.cleaned_data["file_format"]
+        if orders_in_range(export_filter).count() > _stream_limit(file_format):
+            finance.export_jobs_purge(now=timezone.now())
+            job = finance.export_job_create(
+                user=request.user, export_filter=export_filter, file_format=file_format
+            )
+            return redirect(f"{reverse('support:finance_export')}?job={job.pk}")
+        name = _file_name(export_filter, file_format)
+        if file_format == "csv":
+            response = StreamingHttpResponse(csv_chunks(export_filter), content_type=CONTENT_TYPES["csv"])
+        else:
+            # openpyxl writes a zip with its directory at the end: it needs a (temporary) file.
+            import tempfile
+
+            handle = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
+            write_xlsx(export_filter, handle)
+            handle.seek(0)
+            response = FileResponse(handle, content_type=CONTENT_TYPES["xlsx"])
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    job = None
+    if job_id := request.GET.get("job", ""):
+        job = get_object_or_404(ExportJob, pk=job_id if job_id.isdigit() else 0, user=request.user)
+    recent = ExportJob.objects.filter(user=request.user, expires_at__gt=timezone.now())[:10]
+    context = {**admin.site.each_context(request), "form": form, "job": job, "recent_jobs": recent}
+    return render(request, "finance/export.html", context)
+
+
+def _job_for_user_or_404(request: HttpRequest, job_id: int) -> ExportJob:
+    return get_object_or_404(ExportJob, pk=job_id, user=request.user)
+
+
+@finance_required("support.finance_export")
+@require_GET
+def export_status(request: HttpRequest, job_id: int) -> JsonResponse:
+    job = _job_for_user_or_404(request, job_id)
+    expired = job.expires_at <= timezone.now()
+    return JsonResponse(
+        {
+            "status": job.status,
+            "status_label": str(job.get_status_display()),
+            "rows_done": job.rows_done,
+            "rows_total": job.rows_total,
+            "download_url": reverse("support:finance_export_download", args=[job.pk])
+            if job.status == ExportJob.Status.DONE and not expired
+            else None,
+            "error": job.error if job.status == ExportJob.Status.FAILED else "",
+        }
+    )
+
+
+@finance_required("support.finance_export")
+@require_GET
+def export_download(request: HttpRequest, job_id: int) -> FileResponse:
+    job = _job_for_user_or_404(request, job_id)
+    if job.status != ExportJob.Status.DONE or job.expires_at <= timezone.now():
+        raise Http404("This export is not available (any more).")
+    path = finance.exports_dir() / job.file_name
+    if not path.is_file():
+        raise Http404("This export is not available (any more).")
+    export_filter = ExportFilter.from_json(job.params)
+    return FileResponse(
+        Path(path).open("rb"),
+        as_attachment=True,
+        filename=_file_name(export_filter, job.file_format),
+        content_type=CONTENT_TYPES[job.file_format],
+    )
+
+
+class RevenueForm(forms.Form):
+    start = forms.DateField(label=_("From (Monaco day)"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(
+        label=_("To (Monaco day, included)"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+CHART_WIDTH, CHART_HEIGHT, CHART_PADDING = 720, 220, 30
+
+
+def revenue_chart(days: list) -> dict:
+    """Bars per day (gross, and refunds over them) as SVG coordinates; the template draws them."""
+    if not days:
+        return {"bars": [], "width": CHART_WIDTH, "height": CHART_HEIGHT}
+    top = max(max(line.gross for line in days), 1)
+    slot = (CHART_WIDTH - CHART_PADDING) / len(days)
+    usable = CHART_HEIGHT - 2 * CHART_PADDING
+    bars = []
+    for index, line in enumerate(days):
+        height = round(line.gross / top * usable, 1)
+        refund_height = round(min(line.refunds, line.gross) / top * usable, 1)
+        x = round(CHART_PADDING + index * slot + slot * 0.1, 1)
+        bars.append(
+            {
+                "x": x,
+                "width": round(slot * 0.8, 1),
+                "y": round(CHART_HEIGHT - CHART_PADDING - height, 1),
+                "height": height,
+                "refund_y": round(CHART_HEIGHT - CHART_PADDING - refund_height, 1),
+                "refund_height": refund_height,
+                "label_x": round(x + slot * 0.4, 1),
+                "label": line.day.strftime("%d/%m") if line.day else "",
+                "title": f"{line.day:%Y-%m-%d}: {format_money(line.gross, line.currency)}"
+                if line.day
+                else "",
+                "show_label": len(days) <= 16 or index % max(len(days) // 12, 1) == 0,
+            }
+        )
+    return {
+        "bars": bars,
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "baseline": CHART_HEIGHT - CHART_PADDING,
+        "top_label": format_money(top, days[0].currency),
+        "label_y": CHART_HEIGHT - CHART_PADDING + 16,
+    }
+
+
+@finance_required("support.finance_revenue")
+@require_GET
+def revenue(request: HttpRequest) -> HttpResponse:
+    today = timezone.now().astimezone(MONACO).date()
+    form = RevenueForm(request.GET or {"start": today - timedelta(days=29), "end": today})
+    report = None
+    context = {**admin.site.each_context(request), "form": form}
+    if form.is_valid():
+        start: date = form.cleaned_data["start"]
+        end: date = form.cleaned_data["end"]
+        report = revenue_report(start=start, end=end)
+        days = sorted(report.total(lambda line: line.day), key=lambda line: line.day)
+        context.update(
+            {
+                "report": report,
+                "start": start,
+                "end": end,
+                "by_day": days,
+                "by_plan": sorted(report.total(lambda line: line.plan), key=lambda line: line.label),
+                "by_method": sorted(
+                    report.total(lambda line: line.method or "—"), key=lambda line: line.label
+                ),
+                "totals": report.total(),
+                "chart": revenue_chart(days),
+                "revenue_statuses": [Order.Status(status).label for status in REVENUE_STATUSES],
+            }
+        )
+    return render(request, "finance/revenue.html", context)
