@@ -167,3 +167,94 @@ def notification_mark_failed(*, notification_id: int, error: str) -> None:
     Notification.objects.filter(pk=notification_id).exclude(status=Notification.Status.SENT).update(
         status=Notification.Status.FAILED, claimed_until=None, last_error=error
     )
+
+
+# --- People ------------------------------------------------------------------------------------
+
+
+def user_update_preferences(
+    *, user: User, name: str, language: str, notify_email: bool, notify_sms: bool
+) -> User:
+    if language not in dict(settings.LANGUAGES):
+        raise ValueError(f"Unknown language {language!r}.")
+    if notify_sms and not (user.phone and user.phone_verified):
+        raise ValueError("Notices by SMS need a verified phone number.")
+    user.name = name
+    user.language = language
+    user.notify_email = notify_email
+    user.notify_sms = notify_sms
+    user.save(update_fields=["name", "language", "notify_email", "notify_sms"])
+    return user
+
+
+def user_set_language(*, user: User, language: str) -> User:
+    if language not in dict(settings.LANGUAGES):
+        raise ValueError(f"Unknown language {language!r}.")
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+    return user
+
+
+@transaction.atomic
+def user_anonymise(*, user: User, now: datetime | None = None) -> User:
+    """Delete an account in place: personal details erased, records finance must keep stay.
+
+    Orders and the wallet keep pointing at this row, which now holds nothing personal; cards are
+    released from it; auto-renewals (with their saved payment methods) are removed so nothing is
+    charged again. A confirmation goes to the address on file before it is erased.
+    """
+    from allauth.account.models import EmailAddress
+
+    from billing.models import AutoRenewal
+    from usage.models import Card
+
+    if user.anonymised_at:
+        raise ValueError("This account has already been deleted.")
+    if user.is_staff or user.is_superuser:
+        raise ValueError("Staff accounts are removed by an administrator, not from the profile page.")
+    now = now or timezone.now()
+
+    confirmations = notice_send(user=user, kind="account_deleted", key=f"user:{user.pk}", context={})
+    Notification.objects.filter(user=user).exclude(pk__in=[n.pk for n in confirmations]).update(
+        recipient="", context={}
+    )
+    Notification.objects.filter(user=user, status=Notification.Status.PENDING).exclude(
+        pk__in=[n.pk for n in confirmations]
+    ).update(status=Notification.Status.FAILED, last_error="Account deleted before delivery.")
+
+    AutoRenewal.objects.filter(user=user).delete()
+    Card.objects.filter(owner=user).update(owner=None, label="")
+    EmailAddress.objects.filter(user=user).delete()
+
+    user.email = None
+    user.phone = None
+    user.phone_verified = False
+    user.name = ""
+    user.notify_email = False
+    user.notify_sms = False
+    user.is_active = False
+    user.anonymised_at = now
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+def user_send_confirmation_code(*, user: User) -> str:
+    """Send a one-time code to confirm a sensitive action (deleting the account); returns the code.
+
+    By SMS to a verified phone, else by email. The caller keeps the code (in the session).
+    """
+    from allauth.account import app_settings as allauth_account_settings
+    from allauth.account.adapter import get_adapter
+    from allauth.core.internal.cryptokit import generate_user_code
+
+    code = generate_user_code(**allauth_account_settings.PHONE_VERIFICATION_CODE_FORMAT)
+    if user.phone and user.phone_verified:
+        body = render_to_string("sms/confirmation_code.txt", {"code": code, "site_name": settings.SITE_NAME})
+        sms.send_sms(user.phone, body.strip())
+    elif user.email:
+        get_adapter().send_mail("account/email/confirmation_code", user.email, {"code": code, "user": user})
+    else:
+        raise NoticeError("This account has no email address or verified phone to send a code to.")
+    return code

@@ -157,7 +157,20 @@ LOGIN_REDIRECT_URL = "usage:dashboard"
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email", "phone"}
-ACCOUNT_SIGNUP_FIELDS = ["email", "phone*", "password1*", "password2*"]
+# Email, phone or both: accounts.forms.SignupForm requires at least one, so allauth's check that a
+# login method is a required field (account.W001) does not apply. "phone*" would lock email-only
+# people out at login (allauth's phone stage stops a login without a phone).
+ACCOUNT_SIGNUP_FIELDS = ["email", "phone", "password1*", "password2*"]
+SILENCED_SYSTEM_CHECKS = ["account.W001"]
+ACCOUNT_FORMS = {
+    "signup": "accounts.forms.SignupForm",
+    "login": "accounts.forms.LoginForm",
+    "request_login_code": "accounts.forms.RequestLoginCodeForm",
+    "reset_password": "accounts.forms.ResetPasswordForm",
+    "change_phone": "accounts.forms.ChangePhoneForm",
+}
+# Globally "optional" (phone-only people have no email); accounts.stages makes it mandatory for
+# anyone whose only proof of identity is an email address.
 ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = False
 ACCOUNT_PHONE_VERIFICATION_ENABLED = True
@@ -168,6 +181,23 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+# allauth's limits, stated here so they are visible; the admin login goes through allauth's login
+# view (accounts.views.admin_login), so "login_failed" protects it too.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "request_login_code": "20/m/ip,3/m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "verify_phone": "1/30s/key,3/m/ip",
+    "change_phone": "1/m/user",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+    "reauthenticate": "10/m/user",
+    "delete_account_code": "3/10m/user",
+}
 # SMS codes are typed on a phone keypad: six digits, not allauth's default dashed letters.
 ALLAUTH_USER_CODE_FORMAT = {"numeric": True, "dashed": False, "length": 6}
 ACCOUNT_PHONE_VERIFICATION_CODE_FORMAT = ALLAUTH_USER_CODE_FORMAT

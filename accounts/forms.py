@@ -1,0 +1,230 @@
+from allauth.account import forms as allauth_forms
+from allauth.account.adapter import get_adapter
+from allauth.account.internal.flows.manage_email import email_already_exists
+from allauth.account.models import EmailAddress
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from accounts.phone import PhoneNumberField, country_choices, default_region, phone_parse
+
+EMAIL_OR_PHONE_REQUIRED = _("Give an email address or a mobile phone number, or both.")
+ONLY_ONE = _("Give either an email address or a phone number, not both.")
+
+
+def _email_taken(email: str) -> bool:
+    return (
+        User.objects.filter(email__iexact=email).exists()
+        or EmailAddress.objects.filter(email__iexact=email).exists()
+    )
+
+
+class SignupForm(allauth_forms.SignupForm):
+    """Email, phone or both; duplicates and bad numbers are form errors and nothing is created."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].label = _("Email")
+        self.fields["email"].help_text = EMAIL_OR_PHONE_REQUIRED
+        self.fields["phone"].label = _("Mobile phone")
+        self.fields["phone"].help_text = _("We send a code by text message to check it.")
+
+    def validate_unique_email(self, value: str) -> str:
+        if _email_taken(value):
+            raise ValidationError(get_adapter().error_messages["email_taken"], code="email_taken")
+        email, _exists = email_already_exists(value, always_raise=True)
+        return email
+
+    def _clean_phone(self) -> None:
+        phone = self.cleaned_data.get("phone")
+        if phone and get_adapter().get_user_by_phone(phone):
+            self.add_error("phone", get_adapter().error_messages["phone_taken"])
+
+    def clean(self):
+        cleaned_data = super().clean()
+        has_email = bool(cleaned_data.get("email"))
+        has_phone = bool(cleaned_data.get("phone"))
+        email_rejected = "email" in self.errors
+        phone_rejected = "phone" in self.errors
+        if not (has_email or has_phone or email_rejected or phone_rejected):
+            raise ValidationError(EMAIL_OR_PHONE_REQUIRED, code="email_or_phone_required")
+        return cleaned_data
+
+
+class LoginForm(allauth_forms.LoginForm):
+    """One box for an email or a phone number; a national number is read with the picked country."""
+
+    country = forms.ChoiceField(
+        label=_("Country of your phone number"),
+        choices=country_choices,
+        required=False,
+        help_text=_("Only needed for a phone number typed without + and the country code."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = _("Email or mobile phone")
+        self.fields["login"].widget.attrs.update(
+            {"placeholder": _("you@example.com or 06 12 34 56 78"), "autocomplete": "username"}
+        )
+        self.fields["country"].initial = default_region()
+        order = ["login", "country", *[name for name in self.fields if name not in ("login", "country")]]
+        self.order_fields(order)
+
+    def clean_login(self) -> str:
+        login = super().clean_login()
+        if "@" in login:
+            return login.lower()
+        region = self.data.get(self.add_prefix("country")) or default_region()
+        if region not in dict(country_choices()):
+            region = default_region()
+        try:
+            return phone_parse(login, region)
+        except ValidationError:
+            return login  # not a phone either: allauth answers with its generic "not correct"
+
+
+class RequestLoginCodeForm(allauth_forms.RequestLoginCodeForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].label = _("Email")
+        self.fields["phone"].label = _("Mobile phone")
+        self.fields["phone"].required = False
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if not cleaned_data.get("email") and not cleaned_data.get("phone") and not self.errors:
+            raise ValidationError(EMAIL_OR_PHONE_REQUIRED, code="email_or_phone_required")
+        return cleaned_data
+
+
+class ResetPasswordForm(allauth_forms.ResetPasswordForm):
+    """Reset by email (a code by email) or by phone (a code by SMS)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = False
+        self.fields["email"].label = _("Email")
+        self.fields["phone"] = PhoneNumberField(label=_("or mobile phone"), required=False)
+
+    def clean_email(self) -> str:
+        if not self.cleaned_data.get("email"):
+            self.users = []
+            return ""
+        return super().clean_email()
+
+    def clean(self):
+        cleaned_data = super().clean()
+        email, phone = cleaned_data.get("email"), cleaned_data.get("phone")
+        if self.errors:
+            return cleaned_data
+        if email and phone:
+            raise ValidationError(ONLY_ONE, code="select_only_one")
+        if not email and not phone:
+            raise ValidationError(EMAIL_OR_PHONE_REQUIRED, code="email_or_phone_required")
+        if phone:
+            # allauth's view rate-limits resets per cleaned_data["email"]: key them by phone instead.
+            cleaned_data["email"] = phone
+            self.phone_user = get_adapter().get_user_by_phone(phone)
+        return cleaned_data
+
+    def save(self, request, **kwargs) -> str:
+        phone = self.cleaned_data.get("phone")
+        if not phone:
+            return super().save(request, **kwargs)
+        from accounts.password_reset import PhonePasswordResetProcess
+
+        user = self.phone_user if self.phone_user and self.phone_user.is_active else None
+        PhonePasswordResetProcess.initiate_by_phone(request=request, user=user, phone=phone)
+        return phone
+
+
+class ChangePhoneForm(allauth_forms.ChangePhoneForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["phone"].label = _("New mobile phone")
+
+    def clean_phone(self) -> str:
+        phone = super().clean_phone()
+        if self.account_already_exists:
+            raise ValidationError(get_adapter().error_messages["phone_taken"], code="phone_taken")
+        return phone
+
+
+# --- Profile -------------------------------------------------------------------------------------
+
+
+class PreferencesForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["name", "language", "notify_email", "notify_sms"]
+        labels = {
+            "name": _("Your name (optional)"),
+            "language": _("Language for pages and notices"),
+            "notify_email": _("Send me notices by email"),
+            "notify_sms": _("Send me notices by text message (SMS)"),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = settings.LANGUAGES
+        if not self.instance.phone_verified:
+            self.fields["notify_sms"].help_text = _(
+                "Add and verify a mobile phone number to get notices by SMS."
+            )
+        if not self.instance.email:
+            self.fields["notify_email"].help_text = _("Add an email address to get notices by email.")
+
+    def clean_notify_sms(self) -> bool:
+        notify_sms = self.cleaned_data["notify_sms"]
+        if notify_sms and not self.instance.phone_verified:
+            raise ValidationError(
+                _("Add and verify a mobile phone number first; then you can choose text messages."),
+                code="phone_not_verified",
+            )
+        return notify_sms
+
+
+class DeleteAccountForm(forms.Form):
+    """Confirm with the password, or with a code sent by SMS/email for people who have none."""
+
+    password = forms.CharField(
+        label=_("Your password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    code = forms.CharField(
+        label=_("Or the code we sent you"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+    confirm = forms.BooleanField(
+        label=_("I understand that my personal details are erased and this cannot be undone."),
+        required=True,
+    )
+
+    def __init__(self, *args, user: User, expected_code: str | None, **kwargs):
+        self.user = user
+        self.expected_code = expected_code
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        from allauth.core.internal.cryptokit import compare_user_code
+
+        cleaned_data = super().clean()
+        password = cleaned_data.get("password")
+        code = (cleaned_data.get("code") or "").strip()
+        if password:
+            if not self.user.check_password(password):
+                self.add_error("password", _("This password is not correct."))
+        elif code:
+            if not self.expected_code or not compare_user_code(actual=code, expected=self.expected_code):
+                self.add_error("code", _("This code is not correct or has expired."))
+        else:
+            raise ValidationError(
+                _("Type your password, or ask for a code and type it."), code="confirmation_required"
+            )
+        return cleaned_data

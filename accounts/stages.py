@@ -1,0 +1,18 @@
+from allauth.account import stages
+from allauth.account.app_settings import EmailVerificationMethod
+from allauth.account.utils import has_verified_email
+
+
+class EmailVerificationStage(stages.EmailVerificationStage):
+    """Email verification is mandatory for a person who has only an email to prove who they are.
+
+    allauth's own setting is global ("optional" here, since phone-only travellers have no email), so
+    the choice is made per login: someone whose phone is verified may come in and verify the email
+    later; someone relying on an email must verify it first.
+    """
+
+    def handle(self):
+        user = self.login.user
+        if user is not None and user.email and not user.phone_verified and not has_verified_email(user):
+            self.login.email_verification = EmailVerificationMethod.MANDATORY
+        return super().handle()
