@@ -171,6 +171,10 @@ class Order(models.Model):
         return (gross * self.vat_rate_bp * 2 + (10000 + self.vat_rate_bp)) // (2 * (10000 + self.vat_rate_bp))
 
     @property
+    def vat_percent(self) -> str:
+        return f"{self.vat_rate_bp / 100:g}"
+
+    @property
     def is_paid(self) -> bool:
         return self.paid_at is not None
 

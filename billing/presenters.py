@@ -1,0 +1,117 @@
+"""How an order reads to its customer: the live state on the status page, the list and the JSON poll."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from billing.models import Order
+from usage.display import format_gb, format_monaco_datetime
+from usage.models import LedgerEntry
+
+PAYMENT_METHOD_LABELS = {
+    "card": gettext_lazy("Card"),
+    "apple_pay": gettext_lazy("Apple Pay"),
+    "google_pay": gettext_lazy("Google Pay"),
+    "link": gettext_lazy("Link"),
+    "paypal": gettext_lazy("PayPal"),
+    "alipay": gettext_lazy("Alipay"),
+    "wechat_pay": gettext_lazy("WeChat Pay"),
+    "wallet": gettext_lazy("Account credit"),
+    "promotion": gettext_lazy("Promotion (nothing to pay)"),
+    "demo": gettext_lazy("Demo payment (no money taken)"),
+}
+
+
+def payment_method_label(method_type: str) -> str:
+    if not method_type:
+        return _("Online payment")
+    return str(PAYMENT_METHOD_LABELS.get(method_type, method_type.replace("_", " ").title()))
+
+
+@dataclass(frozen=True)
+class OrderProgress:
+    # waiting | renewing | done | failed | closed | refunded | disputed
+    state: str
+    status: str
+    status_label: str
+    message: str
+    expires_at: datetime | None
+    expires_at_display: str
+    data_available_display: str
+    finished: bool
+    receipt_url: str
+    pay_url: str
+
+    def as_json(self) -> dict:
+        return {
+            "state": self.state,
+            "status": self.status,
+            "status_label": self.status_label,
+            "message": self.message,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "expires_at_display": self.expires_at_display,
+            "data_available_display": self.data_available_display,
+            "finished": self.finished,
+            "receipt_url": self.receipt_url,
+            "pay_url": self.pay_url,
+        }
+
+
+def topups_by_order(order_ids: list[int]) -> dict[int, LedgerEntry]:
+    return {
+        entry.order_id: entry
+        for entry in LedgerEntry.objects.filter(kind=LedgerEntry.Kind.TOPUP, order_id__in=order_ids)
+    }
+
+
+def order_progress(*, order: Order, now: datetime, topup: LedgerEntry | None = None) -> OrderProgress:
+    Status = Order.Status
+    if order.fulfilled_at is not None and topup is None:
+        topup = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.TOPUP, order_id=order.pk).first()
+    expires_at = topup.expires_after if topup else None
+    expires_display = format_monaco_datetime(expires_at) if expires_at else ""
+    data_display = format_gb(topup.data_after) if topup else ""
+    receipt_url = reverse("billing:receipt", args=[order.number]) if order.paid_at else ""
+    pay_url = order.checkout_url if order.status == Status.PENDING else ""
+
+    if order.status == Status.PENDING:
+        state, message = "waiting", _("Waiting for the payment to be confirmed…")
+    elif order.status == Status.PAID:
+        state, message = "renewing", _("Payment received. Renewing your card…")
+    elif order.status == Status.FULFILLED:
+        state = "done"
+        message = _("Done — valid until %(expiry)s, %(data)s available.") % {
+            "expiry": expires_display,
+            "data": data_display,
+        }
+    elif order.status == Status.FAILED:
+        state, message = "failed", _("The payment did not go through. Nothing was charged.")
+    elif order.status == Status.EXPIRED:
+        state, message = "closed", _("The payment was not completed in time. Nothing was charged.")
+    elif order.status == Status.CANCELLED:
+        state, message = "closed", _("You cancelled this order. Nothing was charged.")
+    elif order.status == Status.DISPUTED:
+        state, message = (
+            "disputed",
+            _("This payment is disputed with your bank. Our support team will contact you."),
+        )
+    else:
+        state, message = (
+            "refunded",
+            _("This order was refunded (%(status)s).") % {"status": order.get_status_display()},
+        )
+    return OrderProgress(
+        state=state,
+        status=order.status,
+        status_label=str(order.get_status_display()),
+        message=str(message),
+        expires_at=expires_at,
+        expires_at_display=expires_display,
+        data_available_display=data_display,
+        finished=state not in ("waiting", "renewing"),
+        receipt_url=receipt_url,
+        pay_url=pay_url,
+    )

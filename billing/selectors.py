@@ -1,0 +1,204 @@
+"""Reads for billing: quotes, wallet balance, promotion counts, order lookups."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import F, Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+
+from billing.models import AutoRenewal, Order, Wallet, WalletEntry
+from plans.models import Plan, Promotion
+from usage.models import Card
+
+# Orders that no longer hold a promotion slot: they were never paid.
+UNPAID_CLOSED_STATUSES = (Order.Status.FAILED, Order.Status.EXPIRED, Order.Status.CANCELLED)
+PAID_STATUSES = (
+    Order.Status.PAID,
+    Order.Status.FULFILLED,
+    Order.Status.REFUNDED,
+    Order.Status.PARTIALLY_REFUNDED,
+    Order.Status.DISPUTED,
+)
+
+
+class PromotionInvalid(Exception):
+    """A promo code that cannot be used; the message says why, for the customer."""
+
+
+def wallet_balance_cents(*, user) -> int:
+    """Credit the customer can spend, in cents (0 when they never had any)."""
+    if user is None or not user.is_authenticated:
+        return 0
+    return Wallet.objects.filter(user=user).values_list("balance_cents", flat=True).first() or 0
+
+
+def wallet_entries(*, user) -> QuerySet[WalletEntry]:
+    return (
+        WalletEntry.objects.filter(wallet__user=user)
+        .select_related("order", "refund")
+        .order_by("-created_at", "-id")
+    )
+
+
+def promotion_redemptions_count(*, promotion: Promotion, user=None) -> int:
+    """Orders holding the code: paid ones and pending ones (which may still be paid)."""
+    orders = Order.objects.filter(promotion=promotion).exclude(status__in=UNPAID_CLOSED_STATUSES)
+    if user is not None:
+        orders = orders.filter(customer=user)
+    return orders.count()
+
+
+def promotion_find(*, code: str, plan: Plan, user, now: datetime, lock: bool = False) -> Promotion:
+    """The promotion for `code`, if this customer may use it on this plan now; else PromotionInvalid.
+
+    With lock=True (inside a transaction) the promotion row stays locked, so the counts hold until commit.
+    """
+    promotions = Promotion.objects.filter(code__iexact=code.strip())
+    if lock:
+        promotions = promotions.select_for_update()
+    promotion = promotions.first()
+    if promotion is None or not promotion.is_active:
+        raise PromotionInvalid(_("This promo code does not exist. Check the spelling and try again."))
+    if now < promotion.valid_from:
+        raise PromotionInvalid(_("This promo code is not valid yet."))
+    if now >= promotion.valid_until:
+        raise PromotionInvalid(_("This promo code has expired."))
+    if promotion.plans.exists() and not promotion.plans.filter(pk=plan.pk).exists():
+        raise PromotionInvalid(_("This promo code does not apply to this plan."))
+    if (
+        promotion.max_redemptions is not None
+        and promotion_redemptions_count(promotion=promotion) >= promotion.max_redemptions
+    ):
+        raise PromotionInvalid(_("This promo code has been used up."))
+    if promotion_redemptions_count(promotion=promotion, user=user) >= promotion.max_per_customer:
+        raise PromotionInvalid(_("You have already used this promo code."))
+    return promotion
+
+
+def promotion_discount_cents(*, promotion: Promotion | None, price_cents: int) -> int:
+    if promotion is None:
+        return 0
+    if promotion.discount_percent:
+        # Half up, in whole cents.
+        return min(price_cents, (price_cents * promotion.discount_percent + 50) // 100)
+    if promotion.discount_cents:
+        return min(price_cents, promotion.discount_cents)
+    return 0
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What an order would cost and do, computed from the server's plan: never from the form."""
+
+    plan: Plan
+    card: Card | None
+    promotion: Promotion | None
+    list_price_cents: int
+    discount_cents: int
+    bonus_bytes: int
+    wallet_balance_cents: int
+    wallet_applied_cents: int
+    amount_charged_cents: int
+    currency: str
+    # What the card will look like if paid now.
+    expires_at: datetime
+    data_available_bytes: int
+    renews_before_expiry: bool
+
+    @property
+    def total_bytes(self) -> int:
+        return self.plan.data_bytes + self.bonus_bytes
+
+    @property
+    def vat_percent(self) -> str:
+        return f"{self.plan.vat_rate_bp / 100:g}"
+
+
+def renewal_preview(
+    *, card: Card | None, duration: timedelta, add_bytes: int, start: datetime
+) -> tuple[datetime, int, bool]:
+    """DOMAIN.md "Renewal", read-only: (new expiry, data available, carries over)."""
+    if card is not None and card.expires_at is not None and start < card.expires_at:
+        return card.expires_at + duration, card.data_remaining + add_bytes, True
+    return start + duration, add_bytes, False
+
+
+def order_quote(
+    *, user, plan: Plan, card: Card | None, promotion: Promotion | None, apply_wallet: bool, now: datetime
+) -> Quote:
+    discount = promotion_discount_cents(promotion=promotion, price_cents=plan.price_cents)
+    bonus = promotion.bonus_bytes if promotion else 0
+    balance = wallet_balance_cents(user=user)
+    due = plan.price_cents - discount
+    wallet_applied = min(balance, due) if apply_wallet else 0
+    expires_at, data_available, carries_over = renewal_preview(
+        card=card, duration=plan.duration, add_bytes=plan.data_bytes + bonus, start=now
+    )
+    return Quote(
+        plan=plan,
+        card=card,
+        promotion=promotion,
+        list_price_cents=plan.price_cents,
+        discount_cents=discount,
+        bonus_bytes=bonus,
+        wallet_balance_cents=balance,
+        wallet_applied_cents=wallet_applied,
+        amount_charged_cents=due - wallet_applied,
+        currency=plan.currency,
+        expires_at=expires_at,
+        data_available_bytes=data_available,
+        renews_before_expiry=carries_over,
+    )
+
+
+def plan_for_sale(*, code: str) -> Plan | None:
+    return Plan.objects.filter(code=code, is_active=True).first()
+
+
+def card_for_user_or_404(*, user, card_id) -> Card:
+    try:
+        return Card.objects.get(pk=int(card_id), owner=user)
+    except (Card.DoesNotExist, TypeError, ValueError):
+        raise Http404("No such card.") from None
+
+
+def order_for_user_or_404(*, user, number: str) -> Order:
+    order = Order.objects.select_related("card", "plan").filter(number=number, customer=user).first()
+    if order is None or not user.is_authenticated:
+        raise Http404("No such order.")
+    return order
+
+
+def orders_for_user(*, user) -> QuerySet[Order]:
+    return Order.objects.filter(customer=user).select_related("card").order_by("-created_at", "-id")
+
+
+def auto_renewal_for_card(*, card: Card) -> AutoRenewal | None:
+    return AutoRenewal.objects.filter(card=card).select_related("plan").first()
+
+
+def auto_renewals_due(
+    *, now: datetime, expiry_window: timedelta, used_fraction: float
+) -> QuerySet[AutoRenewal]:
+    """Enabled auto-renewals whose active card expires within the window or has used the fraction.
+
+    Cards already triggered for their current expiry are left out: one attempt per validity period.
+    """
+    return (
+        AutoRenewal.objects.filter(
+            enabled=True,
+            card__owner=F("user"),
+            card__suspended_at__isnull=True,
+            card__expires_at__gt=now,
+        )
+        .filter(
+            Q(card__expires_at__lte=now + expiry_window)
+            | Q(
+                card__period_allowance__gt=0,
+                card__data_remaining__lte=(1 - used_fraction) * F("card__period_allowance"),
+            )
+        )
+        .exclude(last_triggered_for_expiry=F("card__expires_at"))
+        .select_related("card", "plan", "user")
+    )

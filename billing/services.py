@@ -1,0 +1,814 @@
+"""Orders, payment, fulfilment, wallet and refunds (DOMAIN.md "Renewal", "Orders and payment").
+
+Every function that changes an order locks its row first and checks its state, so webhook, success
+page, reconciler and staff can all call them at the same time: the first one wins, the rest see the
+new state and do nothing.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+import stripe
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from accounts.services import notice_send
+from billing import stripe_client
+from billing.models import AutoRenewal, Order, Refund, Wallet, WalletEntry, WebhookEvent, order_number_for
+from billing.selectors import PAID_STATUSES, order_quote, promotion_find
+from plans.models import Plan
+from usage.ledger import TopupAlreadyApplied, card_reverse_topup, card_topup
+from usage.models import Card
+
+logger = logging.getLogger(__name__)
+
+Status = Order.Status
+
+ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.PENDING: frozenset({Status.PAID, Status.FAILED, Status.EXPIRED, Status.CANCELLED}),
+    Status.PAID: frozenset({Status.FULFILLED, Status.REFUNDED, Status.PARTIALLY_REFUNDED, Status.DISPUTED}),
+    Status.FULFILLED: frozenset({Status.REFUNDED, Status.PARTIALLY_REFUNDED, Status.DISPUTED}),
+    # A second partial refund that completes the amount; a refunded charge can still be disputed.
+    Status.PARTIALLY_REFUNDED: frozenset({Status.REFUNDED, Status.DISPUTED}),
+    Status.REFUNDED: frozenset({Status.DISPUTED}),
+    Status.FAILED: frozenset(),
+    Status.EXPIRED: frozenset(),
+    Status.CANCELLED: frozenset(),
+    Status.DISPUTED: frozenset(),
+}
+UNPAID_CLOSED = (Status.FAILED, Status.EXPIRED, Status.CANCELLED)
+
+PAYMENT_METHOD_WALLET = "wallet"
+PAYMENT_METHOD_FREE = "promotion"
+PAYMENT_METHOD_DEMO = "demo"
+
+
+class BillingError(Exception):
+    """Refused; the message is safe to show the customer or staff member."""
+
+
+class OrderTransitionRefused(BillingError):
+    pass
+
+
+class CheckoutUnavailable(BillingError):
+    pass
+
+
+class WalletError(BillingError):
+    pass
+
+
+class PaymentMismatch(BillingError):
+    """Stripe reports a payment that does not match the order: flagged for support, never fulfilled."""
+
+
+class FulfilmentNotReady(BillingError):
+    """The order is not paid yet; a later call (webhook, reconciler) will fulfil it."""
+
+
+# --- State -------------------------------------------------------------------------------------
+
+
+def order_transition(*, order: Order, to: str, now: datetime) -> Order:
+    """Move a (locked) order to `to` if DOMAIN.md allows it; anything else is refused and logged."""
+    current = order.status
+    if to not in ORDER_TRANSITIONS.get(current, frozenset()):
+        logger.warning("Order %s: refused transition %s -> %s", order.number or order.pk, current, to)
+        raise OrderTransitionRefused(f"Order {order.number or order.pk} cannot go from {current} to {to}.")
+    order.status = to
+    fields = ["status"]
+    if to == Status.PAID and order.paid_at is None:
+        order.paid_at = now
+        fields.append("paid_at")
+    elif to == Status.FULFILLED:
+        order.fulfilled_at = now
+        fields.append("fulfilled_at")
+    elif to in UNPAID_CLOSED:
+        order.closed_at = now
+        fields.append("closed_at")
+    order.save(update_fields=fields)
+    logger.info("Order %s: %s -> %s", order.number or order.pk, current, to)
+    return order
+
+
+def _lock(order_id: int) -> Order:
+    return Order.objects.select_for_update().get(pk=order_id)
+
+
+def _flag(*, order: Order, now: datetime, error: str) -> None:
+    logger.error("Order %s flagged for support: %s", order.number or order.pk, error)
+    order.flagged_at = order.flagged_at or now
+    order.last_error = error
+    order.save(update_fields=["flagged_at", "last_error"])
+
+
+# --- Wallet ------------------------------------------------------------------------------------
+
+
+def _wallet_locked(*, user) -> Wallet:
+    Wallet.objects.get_or_create(user=user)
+    return Wallet.objects.select_for_update().get(user=user)
+
+
+def wallet_move(
+    *,
+    user,
+    amount_cents: int,
+    kind: str,
+    now: datetime,
+    order: Order | None = None,
+    refund: Refund | None = None,
+    staff_user=None,
+    reason: str = "",
+) -> WalletEntry:
+    """One signed movement of credit, written as an entry; the balance never goes below zero."""
+    if amount_cents == 0:
+        raise WalletError(_("A wallet movement needs an amount."))
+    with transaction.atomic():
+        wallet = _wallet_locked(user=user)
+        balance = wallet.balance_cents + amount_cents
+        if balance < 0:
+            raise WalletError(_("There is not enough credit in the wallet."))
+        wallet.balance_cents = balance
+        wallet.updated_at = now
+        wallet.save(update_fields=["balance_cents", "updated_at"])
+        return WalletEntry.objects.create(
+            wallet=wallet,
+            kind=kind,
+            amount_cents=amount_cents,
+            balance_after_cents=balance,
+            order=order,
+            refund=refund,
+            staff_user=staff_user,
+            reason=reason,
+            created_at=now,
+        )
+
+
+def wallet_credit_goodwill(*, user, amount_cents: int, staff_user, reason: str, now: datetime) -> WalletEntry:
+    if amount_cents <= 0:
+        raise WalletError(_("Goodwill credit must be a positive amount."))
+    if not reason.strip():
+        raise WalletError(_("Goodwill credit needs a written reason."))
+    return wallet_move(
+        user=user,
+        amount_cents=amount_cents,
+        kind=WalletEntry.Kind.GOODWILL,
+        now=now,
+        staff_user=staff_user,
+        reason=reason.strip(),
+    )
+
+
+def _wallet_return_for(*, order: Order, now: datetime) -> None:
+    """Credit drawn by an order that was never paid goes back, once."""
+    if order.wallet_applied_cents and order.customer_id:
+        if WalletEntry.objects.filter(order=order, kind=WalletEntry.Kind.ORDER_RETURN).exists():
+            return
+        wallet_move(
+            user=order.customer,
+            amount_cents=order.wallet_applied_cents,
+            kind=WalletEntry.Kind.ORDER_RETURN,
+            now=now,
+            order=order,
+        )
+
+
+# --- Orders ------------------------------------------------------------------------------------
+
+
+def order_create(
+    *,
+    user,
+    plan: Plan,
+    card: Card | None,
+    now: datetime,
+    promo_code: str = "",
+    apply_wallet: bool = False,
+    origin: str = Order.Origin.CUSTOMER,
+    save_payment_method: bool = False,
+) -> Order:
+    """A pending order priced from the server's plan; paid at once if credit and discount cover it.
+
+    Raises BillingError or PromotionInvalid (with a message for the customer) and creates nothing.
+    """
+    if not plan.is_active:
+        raise BillingError(_("This plan is no longer on sale. Please choose another one."))
+    if card is not None and card.owner_id != user.pk:
+        raise BillingError(_("This card is not on your account."))
+    if card is not None and card.suspended_at is not None:
+        raise BillingError(_("This card is suspended. Please contact support."))
+
+    with transaction.atomic():
+        promotion = None
+        if promo_code.strip():
+            # Locked, so two customers racing for the last redemption cannot both get it.
+            promotion = promotion_find(code=promo_code, plan=plan, user=user, now=now, lock=True)
+        if apply_wallet:
+            _wallet_locked(user=user)
+        quote = order_quote(
+            user=user, plan=plan, card=card, promotion=promotion, apply_wallet=apply_wallet, now=now
+        )
+        order = Order.objects.create(
+            customer=user,
+            card=card,
+            new_esim=card is None,
+            origin=origin,
+            language=user.language or settings.LANGUAGE_CODE,
+            plan=plan,
+            plan_code=plan.code,
+            plan_name=getattr(plan, f"name_{settings.LANGUAGE_CODE}", None) or plan.name,
+            plan_period=plan.period,
+            plan_duration_seconds=int(plan.duration.total_seconds()),
+            plan_data_bytes=plan.data_bytes,
+            list_price_cents=quote.list_price_cents,
+            vat_rate_bp=plan.vat_rate_bp,
+            promotion=promotion,
+            promotion_code=promotion.code if promotion else "",
+            discount_cents=quote.discount_cents,
+            bonus_bytes=quote.bonus_bytes,
+            wallet_applied_cents=quote.wallet_applied_cents,
+            amount_charged_cents=quote.amount_charged_cents,
+            currency=plan.currency,
+            save_payment_method=save_payment_method,
+            customer_email=user.email or "",
+            customer_phone=user.phone or "",
+            created_at=now,
+        )
+        order.number = order_number_for(order_id=order.pk, year=now.year)
+        order.save(update_fields=["number"])
+        if order.wallet_applied_cents:
+            wallet_move(
+                user=user,
+                amount_cents=-order.wallet_applied_cents,
+                kind=WalletEntry.Kind.ORDER_PAYMENT,
+                now=now,
+                order=order,
+            )
+        if order.amount_charged_cents == 0:
+            order.payment_method_type = (
+                PAYMENT_METHOD_WALLET if order.wallet_applied_cents else PAYMENT_METHOD_FREE
+            )
+            order.save(update_fields=["payment_method_type"])
+            order_transition(order=order, to=Status.PAID, now=now)
+            _enqueue_fulfilment(order.pk)
+    logger.info("Order %s created: %s for %s cents", order.number, plan.code, order.amount_charged_cents)
+    return order
+
+
+def _stripe_customer_for(*, user) -> str:
+    known = (
+        Order.objects.filter(customer=user)
+        .exclude(stripe_customer_id="")
+        .values_list("stripe_customer_id", flat=True)
+        .first()
+        or AutoRenewal.objects.filter(user=user)
+        .exclude(stripe_customer_id="")
+        .values_list("stripe_customer_id", flat=True)
+        .first()
+    )
+    return known or stripe_client.customer_create(user=user)
+
+
+def checkout_start(*, order: Order, success_url: str, cancel_url: str, now: datetime) -> str:
+    """Where to send the customer to pay: Stripe Checkout, or the local demo page without Stripe keys."""
+    if order.status != Status.PENDING:
+        raise BillingError(_("This order is not waiting for payment."))
+    if order.checkout_url and order.stripe_checkout_session_id:
+        return order.checkout_url
+    if settings.PAYMENTS_DEMO_MODE:
+        order.stripe_checkout_session_id = f"cs_demo_{order.pk}"
+        order.checkout_url = reverse("billing:demo_checkout", args=[order.number])
+        order.checkout_started_at = now
+        order.save(update_fields=["stripe_checkout_session_id", "checkout_url", "checkout_started_at"])
+        return order.checkout_url
+    try:
+        if not order.stripe_customer_id and order.customer_id:
+            order.stripe_customer_id = _stripe_customer_for(user=order.customer)
+        session = stripe_client.checkout_session_create(
+            order=order, success_url=success_url, cancel_url=cancel_url
+        )
+    except stripe.StripeError as error:
+        logger.warning("Order %s: Checkout Session not created: %s", order.number, error)
+        order_close(
+            order_id=order.pk, to=Status.FAILED, now=now, reason=f"Checkout Session not created: {error}"
+        )
+        raise CheckoutUnavailable(
+            _("The payment service did not answer. Nothing was charged; please try again in a minute.")
+        ) from error
+    order.stripe_checkout_session_id = session.id
+    order.checkout_url = session.url or ""
+    order.checkout_started_at = now
+    order.save(
+        update_fields=[
+            "stripe_customer_id",
+            "stripe_checkout_session_id",
+            "checkout_url",
+            "checkout_started_at",
+        ]
+    )
+    return order.checkout_url
+
+
+def order_mark_paid(
+    *,
+    order_id: int,
+    paid_at: datetime,
+    now: datetime,
+    payment_intent_id: str | None = None,
+    customer_id: str | None = None,
+    amount_cents: int | None = None,
+    currency: str | None = None,
+    payment_method_type: str = "",
+) -> Order:
+    """Stripe (or the wallet) says the order is paid: record it and queue the renewal once."""
+    with transaction.atomic():
+        order = _lock(order_id)
+        if order.status in PAID_STATUSES:
+            return order  # a repeat, or the other trigger won the race
+        mismatch = ""
+        if order.status != Status.PENDING:
+            mismatch = f"Payment received for an order that is {order.status}."
+        elif amount_cents is not None and (
+            amount_cents != order.amount_charged_cents or (currency or "").upper() != order.currency.upper()
+        ):
+            mismatch = f"Stripe reports {amount_cents} {currency}; the order is {order.amount_charged_cents} {order.currency}."
+        if mismatch:
+            _flag(order=order, now=now, error=mismatch)
+    if mismatch:
+        raise PaymentMismatch(mismatch)
+    with transaction.atomic():
+        order = _lock(order_id)
+        if order.status != Status.PENDING:
+            return order
+        fields = ["paid_at"]
+        order.paid_at = min(paid_at, now)
+        if payment_intent_id and not order.stripe_payment_intent_id:
+            order.stripe_payment_intent_id = payment_intent_id
+            fields.append("stripe_payment_intent_id")
+        if customer_id and not order.stripe_customer_id:
+            order.stripe_customer_id = customer_id
+            fields.append("stripe_customer_id")
+        if payment_method_type and not order.payment_method_type:
+            order.payment_method_type = payment_method_type
+            fields.append("payment_method_type")
+        order.save(update_fields=fields)
+        order_transition(order=order, to=Status.PAID, now=now)
+        _enqueue_fulfilment(order.pk)
+        if order.stripe_payment_intent_id and not settings.PAYMENTS_DEMO_MODE:
+            _enqueue_payment_details(order.pk)
+    return order
+
+
+def order_close(*, order_id: int, to: str, now: datetime, reason: str = "") -> Order:
+    """Pending → failed, expired or cancelled, giving back any wallet credit. Repeats change nothing."""
+    with transaction.atomic():
+        order = _lock(order_id)
+        if order.status != Status.PENDING:
+            return order
+        order_transition(order=order, to=to, now=now)
+        if reason:
+            order.last_error = reason
+            order.save(update_fields=["last_error"])
+        _wallet_return_for(order=order, now=now)
+    return order
+
+
+def order_cancel(*, order: Order, now: datetime) -> Order:
+    """The customer gave up on paying. A Stripe session is expired first, so it cannot be paid later."""
+    if order.status != Status.PENDING:
+        return order
+    session_id = order.stripe_checkout_session_id
+    if session_id and not session_id.startswith("cs_demo_") and not settings.PAYMENTS_DEMO_MODE:
+        try:
+            stripe_client.checkout_session_expire(session_id)
+        except stripe.InvalidRequestError:
+            # Already complete or expired: Stripe knows better than we do, ask it.
+            checkout_session_sync(order_id=order.pk, now=now)
+            order.refresh_from_db()
+            return order
+    return order_close(order_id=order.pk, to=Status.CANCELLED, now=now)
+
+
+def checkout_session_sync(*, order_id: int, now: datetime) -> Order:
+    """Stripe's recommended check on return: retrieve the session and fulfil if it is paid."""
+    order = Order.objects.get(pk=order_id)
+    session_id = order.stripe_checkout_session_id
+    if order.status != Status.PENDING or not session_id or session_id.startswith("cs_demo_"):
+        return order
+    session = stripe_client.checkout_session_retrieve(session_id)
+    return checkout_session_apply(session=session.to_dict(), now=now, paid_at=now)
+
+
+def checkout_session_apply(*, session: dict, now: datetime, paid_at: datetime) -> Order:
+    """Bring the order in line with a Checkout Session object (from a webhook or a retrieve)."""
+    order = _order_for_session(session)
+    if session.get("payment_status") == "paid":
+        return order_mark_paid(
+            order_id=order.pk,
+            paid_at=paid_at,
+            now=now,
+            payment_intent_id=_id(session.get("payment_intent")),
+            customer_id=_id(session.get("customer")),
+            amount_cents=session.get("amount_total"),
+            currency=session.get("currency"),
+            payment_method_type=PAYMENT_METHOD_DEMO if session["id"].startswith("cs_demo_") else "",
+        )
+    if session.get("status") == "expired":
+        return order_close(order_id=order.pk, to=Status.EXPIRED, now=now)
+    return order
+
+
+def _id(value) -> str | None:
+    """Stripe fields hold an id or, when expanded, the object."""
+    if isinstance(value, dict):
+        return value.get("id")
+    return value or None
+
+
+def _order_for_session(session: dict) -> Order:
+    order = Order.objects.filter(stripe_checkout_session_id=session["id"]).first()
+    if order is None:
+        reference = session.get("client_reference_id") or (session.get("metadata") or {}).get("order_id")
+        order = Order.objects.filter(pk=int(reference)).first() if str(reference or "").isdigit() else None
+        if order is not None and order.stripe_checkout_session_id not in (None, session["id"]):
+            order = None  # a session this order abandoned: its own session decides
+    if order is None:
+        raise Order.DoesNotExist(f"No order for Checkout Session {session['id']}.")
+    return order
+
+
+def _enqueue_fulfilment(order_id: int) -> None:
+    from billing.tasks import order_fulfil_task
+
+    transaction.on_commit(lambda: order_fulfil_task.delay(order_id))
+
+
+def _enqueue_payment_details(order_id: int) -> None:
+    from billing.tasks import order_payment_details_task
+
+    transaction.on_commit(lambda: order_payment_details_task.delay(order_id))
+
+
+# --- Fulfilment --------------------------------------------------------------------------------
+
+
+def order_fulfil(*, order_id: int, now: datetime) -> Order:
+    """DOMAIN.md "Renewal", exactly once per paid order however many callers race here."""
+    from usage.services import esim_allocate
+
+    with transaction.atomic():
+        order = _lock(order_id)
+        if order.fulfilled_at is not None:
+            return order
+        if order.status == Status.PENDING:
+            raise FulfilmentNotReady(f"Order {order.number} is not paid yet.")
+        if order.status != Status.PAID:
+            logger.info("Order %s is %s: nothing to renew.", order.number, order.status)
+            return order
+        if order.card_id is None:
+            if order.customer_id is None:
+                _flag(order=order, now=now, error="Paid new-eSIM order without a customer.")
+                return order
+            order.card = esim_allocate(user=order.customer)
+            order.save(update_fields=["card"])
+        card = Card.objects.select_for_update().get(pk=order.card_id)
+        try:
+            card_topup(
+                card=card,
+                allowance_bytes=order.total_bytes,
+                duration=order.duration,
+                start=order.paid_at,
+                order_id=order.pk,
+                now=now,
+            )
+        except TopupAlreadyApplied:
+            logger.warning("Order %s: the ledger already had its top-up.", order.number)
+            card.refresh_from_db()
+        order_transition(order=order, to=Status.FULFILLED, now=now)
+        if order.last_error or order.flagged_at:
+            order.last_error = ""
+            order.save(update_fields=["last_error"])
+        if order.origin == Order.Origin.AUTO_RENEWAL:
+            AutoRenewal.objects.filter(card_id=card.pk, last_order=order).update(
+                last_attempt_state=AutoRenewal.AttemptState.SUCCEEDED, updated_at=now
+            )
+        renewal_confirmation_send(order=order, card=card)
+    logger.info("Order %s fulfilled: card %s valid until %s", order.number, card.pk, card.expires_at)
+    return order
+
+
+def renewal_confirmation_send(*, order: Order, card: Card) -> None:
+    """One confirmation per channel the customer chose; the notice log keeps it to once."""
+    customer = order.customer
+    if customer is None or customer.anonymised_at:
+        return
+    with translation.override(customer.language or settings.LANGUAGE_CODE):
+        plan_name = str(order.plan.name) if order.plan_id else order.plan_name
+    notice_send(
+        user=customer,
+        kind="renewal_confirmation",
+        key=f"order:{order.pk}",
+        context={
+            "order_number": order.number,
+            "plan_name": plan_name,
+            "card_name": str(card),
+            "iccid": card.iccid,
+            "data_added_bytes": order.total_bytes,
+            "data_remaining_bytes": card.data_remaining,
+            "expires_at": card.expires_at.isoformat() if card.expires_at else None,
+            "paid_cents": order.paid_cents,
+            "charged_cents": order.amount_charged_cents,
+            "wallet_cents": order.wallet_applied_cents,
+            "currency": order.currency,
+            "payment_method": order.payment_method_type,
+            "receipt_url": settings.SITE_URL + reverse("billing:receipt", args=[order.number]),
+            "new_esim": order.new_esim,
+            "esim_url": settings.SITE_URL + reverse("usage:card_esim", args=[card.pk])
+            if order.new_esim
+            else "",
+        },
+    )
+
+
+def order_payment_details_fetch(*, order_id: int, now: datetime) -> Order:
+    """After payment: charge id and method from Stripe, and the method saved for auto-renewal."""
+    order = Order.objects.get(pk=order_id)
+    if not order.stripe_payment_intent_id:
+        return order
+    intent = stripe_client.payment_intent_retrieve(order.stripe_payment_intent_id).to_dict()
+    charge = intent.get("latest_charge") if isinstance(intent.get("latest_charge"), dict) else {}
+    method = intent.get("payment_method") if isinstance(intent.get("payment_method"), dict) else {}
+    details = charge.get("payment_method_details") or {}
+    method_type = details.get("type") or method.get("type") or ""
+    wallet_type = ((details.get("card") or {}).get("wallet") or {}).get("type")
+    if method_type == "card" and wallet_type in ("apple_pay", "google_pay"):
+        method_type = wallet_type
+    with transaction.atomic():
+        order = _lock(order_id)
+        fields = []
+        if charge.get("id") and not order.stripe_charge_id:
+            order.stripe_charge_id = charge["id"]
+            fields.append("stripe_charge_id")
+        if method_type and not order.payment_method_type:
+            order.payment_method_type = method_type
+            fields.append("payment_method_type")
+        customer_id = _id(intent.get("customer"))
+        if customer_id and not order.stripe_customer_id:
+            order.stripe_customer_id = customer_id
+            fields.append("stripe_customer_id")
+        if fields:
+            order.save(update_fields=fields)
+        saved = method.get("id") and customer_id and _id(method.get("customer")) == customer_id
+        if order.save_payment_method and saved and method.get("type") in ("card", "paypal") and order.card_id:
+            from billing.autorenew import auto_renewal_save_method
+
+            auto_renewal_save_method(
+                card_id=order.card_id, customer_id=customer_id, payment_method=method, now=now
+            )
+    return order
+
+
+# --- Refunds and disputes ----------------------------------------------------------------------
+
+
+def order_refundable_cents(*, order: Order) -> int:
+    return order.paid_cents - order.refunded_amount_cents
+
+
+def order_refund(
+    *,
+    order: Order,
+    amount_cents: int,
+    destination: str,
+    staff_user,
+    reason: str,
+    now: datetime,
+) -> Refund:
+    """Staff refund, full or partial, to the original method (a Stripe refund) or to wallet credit."""
+    if order.status not in (Status.PAID, Status.FULFILLED, Status.PARTIALLY_REFUNDED):
+        raise BillingError(_("Only a paid order can be refunded."))
+    if amount_cents <= 0 or amount_cents > order_refundable_cents(order=order):
+        raise BillingError(_("The refund must be more than zero and no more than what is left to refund."))
+    if not reason.strip():
+        raise BillingError(_("A refund needs a written reason."))
+    stripe_refund_id = None
+    if destination == Refund.Destination.ORIGINAL_METHOD:
+        refunded_to_method = sum(
+            order.refunds.filter(destination=Refund.Destination.ORIGINAL_METHOD).values_list(
+                "amount_cents", flat=True
+            )
+        )
+        if amount_cents > order.amount_charged_cents - refunded_to_method:
+            raise BillingError(
+                _(
+                    "Only what was charged to the payment method can go back to it; refund the rest to wallet credit."
+                )
+            )
+        if not order.stripe_payment_intent_id or order.payment_method_type == PAYMENT_METHOD_DEMO:
+            raise BillingError(_("This order was not paid through Stripe; refund it to wallet credit."))
+        try:
+            refund = stripe_client.refund_create(
+                order=order,
+                amount_cents=amount_cents,
+                key=f"refund-order-{order.pk}-{order.refunds.count() + 1}-{amount_cents}",
+            )
+        except stripe.StripeError as error:
+            raise BillingError(
+                _("Stripe refused the refund: %(error)s") % {"error": error.user_message or error}
+            ) from error
+        stripe_refund_id = refund.id
+    return order_refund_record(
+        order_id=order.pk,
+        amount_cents=amount_cents,
+        destination=destination,
+        source=Refund.Source.STAFF,
+        stripe_refund_id=stripe_refund_id,
+        staff_user=staff_user,
+        reason=reason.strip(),
+        now=now,
+    )
+
+
+def order_refund_record(
+    *,
+    order_id: int,
+    amount_cents: int,
+    destination: str,
+    source: str,
+    now: datetime,
+    stripe_refund_id: str | None = None,
+    staff_user=None,
+    reason: str = "",
+) -> Refund | None:
+    """Write a refund down: order amounts and state, wallet credit, and take back its share of the top-up.
+
+    A refund Stripe already told us about (same refund id) is not written twice: returns None.
+    """
+    with transaction.atomic():
+        order = _lock(order_id)
+        if stripe_refund_id and Refund.objects.filter(stripe_refund_id=stripe_refund_id).exists():
+            return None
+        amount_cents = min(amount_cents, order_refundable_cents(order=order))
+        if amount_cents <= 0:
+            return None
+        refund = Refund.objects.create(
+            order=order,
+            amount_cents=amount_cents,
+            currency=order.currency,
+            destination=destination,
+            source=source,
+            stripe_refund_id=stripe_refund_id,
+            staff_user=staff_user,
+            reason=reason,
+            created_at=now,
+        )
+        order.refunded_amount_cents += amount_cents
+        order.save(update_fields=["refunded_amount_cents"])
+        target = (
+            Status.REFUNDED if order.refunded_amount_cents >= order.paid_cents else Status.PARTIALLY_REFUNDED
+        )
+        if target != order.status:
+            order_transition(order=order, to=target, now=now)
+        if destination == Refund.Destination.WALLET and order.customer_id:
+            wallet_move(
+                user=order.customer,
+                amount_cents=amount_cents,
+                kind=WalletEntry.Kind.REFUND,
+                now=now,
+                order=order,
+                refund=refund,
+                staff_user=staff_user,
+                reason=reason,
+            )
+        if order.fulfilled_at and order.card_id:
+            # The refunded share of the price takes back the same share of the top-up, capped by
+            # the ledger to what is left of it and never before now.
+            share_num, share_den = amount_cents, max(order.paid_cents, 1)
+            card = Card.objects.select_for_update().get(pk=order.card_id)
+            entry = card_reverse_topup(
+                card=card,
+                order_id=order.pk,
+                max_data=order.total_bytes * share_num // share_den,
+                max_duration=timedelta(seconds=order.plan_duration_seconds * share_num // share_den),
+                now=now,
+                staff_user=staff_user,
+                reason=reason or f"Refund {refund.pk} of order {order.number}",
+            )
+            refund.data_reversed_bytes = -entry.data_delta
+            refund.save(update_fields=["data_reversed_bytes"])
+    return refund
+
+
+def order_dispute(*, order_id: int, now: datetime, reason: str = "") -> Order:
+    """The customer's bank disputes the charge: mark it and put it in front of support."""
+    with transaction.atomic():
+        order = _lock(order_id)
+        if order.status == Status.DISPUTED:
+            return order
+        order_transition(order=order, to=Status.DISPUTED, now=now)
+        _flag(order=order, now=now, error=reason or "Charge disputed by the customer's bank.")
+    return order
+
+
+# --- Reconciler --------------------------------------------------------------------------------
+
+STALE_CHECKOUT = timedelta(minutes=10)
+UNFULFILLED_GRACE = timedelta(minutes=2)
+STUCK = timedelta(hours=24)
+UNPROCESSED_EVENT_GRACE = timedelta(minutes=1)
+DEMO_CHECKOUT_LIFETIME = timedelta(hours=1)
+
+
+def orders_reconcile(*, now: datetime) -> dict[str, int]:
+    """DOMAIN.md reconciler: catch up on whatever webhooks and workers missed. Safe to run any time."""
+    from billing.tasks import order_fulfil_task, webhook_event_process_task
+
+    counts = {
+        "checked": 0,
+        "requeued": 0,
+        "events": 0,
+        "flagged": 0,
+        "expired_demo": 0,
+        "expired_unstarted": 0,
+    }
+
+    stale = Order.objects.filter(
+        status=Status.PENDING,
+        stripe_checkout_session_id__isnull=False,
+        checkout_started_at__lt=now - STALE_CHECKOUT,
+        flagged_at__isnull=True,
+    ).order_by("checkout_started_at")[:500]
+    for order in stale:
+        if order.stripe_checkout_session_id.startswith("cs_demo_"):
+            if order.checkout_started_at < now - DEMO_CHECKOUT_LIFETIME:
+                from billing.webhooks import demo_event_deliver
+
+                demo_event_deliver(order=order, event_type="checkout.session.expired", now=now)
+                counts["expired_demo"] += 1
+            continue
+        if settings.PAYMENTS_DEMO_MODE:
+            continue
+        try:
+            checkout_session_sync(order_id=order.pk, now=now)
+            counts["checked"] += 1
+        except (stripe.StripeError, BillingError) as error:
+            logger.warning("Reconciler: order %s not checked: %s", order.number, error)
+
+    if not settings.PAYMENTS_DEMO_MODE:
+        # Off-session auto-renewal payments still processing.
+        processing = Order.objects.filter(
+            status=Status.PENDING,
+            origin=Order.Origin.AUTO_RENEWAL,
+            stripe_payment_intent_id__isnull=False,
+            created_at__lt=now - STALE_CHECKOUT,
+            flagged_at__isnull=True,
+        )[:500]
+        for order in processing:
+            from billing.autorenew import auto_renewal_payment_sync
+
+            try:
+                auto_renewal_payment_sync(order_id=order.pk, now=now)
+                counts["checked"] += 1
+            except (stripe.StripeError, BillingError) as error:
+                logger.warning("Reconciler: order %s not checked: %s", order.number, error)
+
+    for order_id in Order.objects.filter(status=Status.PAID, paid_at__lt=now - UNFULFILLED_GRACE).values_list(
+        "pk", flat=True
+    )[:1000]:
+        order_fulfil_task.delay(order_id)
+        counts["requeued"] += 1
+
+    for event_id in WebhookEvent.objects.filter(
+        processed_at__isnull=True, received_at__lt=now - UNPROCESSED_EVENT_GRACE, attempts__lt=20
+    ).values_list("pk", flat=True)[:1000]:
+        webhook_event_process_task.delay(event_id)
+        counts["events"] += 1
+
+    # Created but never sent to Checkout (the process died in between): nothing can pay it now.
+    for order_id in Order.objects.filter(
+        status=Status.PENDING,
+        origin=Order.Origin.CUSTOMER,
+        stripe_checkout_session_id__isnull=True,
+        created_at__lt=now - STALE_CHECKOUT,
+    ).values_list("pk", flat=True)[:1000]:
+        order_close(order_id=order_id, to=Status.EXPIRED, now=now, reason="Never reached Checkout.")
+        counts["expired_unstarted"] += 1
+
+    stuck = Order.objects.filter(flagged_at__isnull=True).filter(
+        Q(status=Status.PENDING, created_at__lt=now - STUCK) | Q(status=Status.PAID, paid_at__lt=now - STUCK)
+    )
+    for order in stuck[:1000]:
+        with transaction.atomic():
+            order = _lock(order.pk)
+            if order.flagged_at is None:
+                _flag(
+                    order=order, now=now, error=order.last_error or f"Stuck {order.status} for over 24 hours."
+                )
+                counts["flagged"] += 1
+    return counts

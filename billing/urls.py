@@ -1,0 +1,17 @@
+from django.urls import path
+
+from billing import views
+
+app_name = "billing"
+urlpatterns = [
+    path("checkout/", views.checkout, name="checkout"),
+    path("orders/", views.order_list, name="orders"),
+    path("orders/<str:number>/", views.order_status, name="order_status"),
+    path("orders/<str:number>/status.json", views.order_status_json, name="order_status_json"),
+    path("orders/<str:number>/cancel/", views.order_cancel, name="order_cancel"),
+    path("orders/<str:number>/receipt/", views.receipt, name="receipt"),
+    path("orders/<str:number>/demo-payment/", views.demo_checkout, name="demo_checkout"),
+    path("wallet/", views.wallet, name="wallet"),
+    path("cards/<int:card_id>/auto-renew/", views.auto_renew, name="auto_renew"),
+    path("stripe/webhook", views.stripe_webhook, name="stripe_webhook"),
+]

@@ -1,0 +1,298 @@
+import logging
+
+import stripe
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from billing import autorenew, selectors, services, webhooks
+from billing.forms import AutoRenewalForm, CheckoutForm, DemoPaymentForm
+from billing.models import Order
+from billing.presenters import order_progress, payment_method_label, topups_by_order
+from plans.models import Plan
+
+logger = logging.getLogger(__name__)
+
+
+def _get_order_for_user(request: HttpRequest, number: str) -> Order:
+    return selectors.order_for_user_or_404(user=request.user, number=number)
+
+
+def _card_from_param(request: HttpRequest, value: str | None):
+    """'new' or nothing: a new eSIM; an id: one of the user's cards, or 404."""
+    if not value or value == "new":
+        return None
+    return selectors.card_for_user_or_404(user=request.user, card_id=value)
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def checkout(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    data = request.POST if request.method == "POST" else request.GET
+    card = _card_from_param(request, data.get("card"))
+    plan = selectors.plan_for_sale(code=data.get("plan", ""))
+    if plan is None:
+        messages.error(request, _("This plan is not on sale. Please choose one of the plans below."))
+        return redirect("plans:list")
+
+    form = CheckoutForm(data or None, initial={"plan": plan.code, "card": card.pk if card else "new"})
+    form.is_valid()
+    promo_code = form.cleaned_data.get("promo_code", "") if form.is_bound else ""
+    apply_wallet = form.cleaned_data.get("apply_wallet", False) if form.is_bound else True
+    promotion = None
+    if promo_code:
+        try:
+            promotion = selectors.promotion_find(code=promo_code, plan=plan, user=request.user, now=now)
+        except selectors.PromotionInvalid as error:
+            form.add_error("promo_code", str(error))
+
+    if request.method == "POST" and not form.errors:
+        try:
+            order = services.order_create(
+                user=request.user,
+                plan=plan,
+                card=card,
+                now=now,
+                promo_code=promo_code,
+                apply_wallet=apply_wallet,
+                save_payment_method=_auto_renew_wants_method(card),
+            )
+        except selectors.PromotionInvalid as error:
+            form.add_error("promo_code", str(error))
+        except services.BillingError as error:
+            form.add_error(None, str(error))
+        else:
+            return _to_payment(request, order, now)
+
+    if not form.is_bound:
+        form = CheckoutForm(
+            initial={"plan": plan.code, "card": card.pk if card else "new", "apply_wallet": True}
+        )
+    quote = selectors.order_quote(
+        user=request.user, plan=plan, card=card, promotion=promotion, apply_wallet=apply_wallet, now=now
+    )
+    context = {
+        "form": form,
+        "quote": quote,
+        "plan": plan,
+        "card": card,
+        "now": now,
+        "save_payment_method": _auto_renew_wants_method(card),
+    }
+    return render(request, "billing/checkout.html", context, status=400 if form.errors else 200)
+
+
+def _auto_renew_wants_method(card) -> bool:
+    if card is None:
+        return False
+    auto_renewal = selectors.auto_renewal_for_card(card=card)
+    return bool(auto_renewal and auto_renewal.enabled and not auto_renewal.stripe_payment_method_id)
+
+
+def _to_payment(request: HttpRequest, order: Order, now) -> HttpResponse:
+    if order.status != Order.Status.PENDING:
+        # Covered by credit or a promotion: paid already, renewing now.
+        return redirect("billing:order_status", number=order.number)
+    status_url = request.build_absolute_uri(reverse("billing:order_status", args=[order.number]))
+    cancel_url = request.build_absolute_uri(reverse("billing:order_cancel", args=[order.number]))
+    try:
+        url = services.checkout_start(
+            order=order,
+            success_url=status_url + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=cancel_url,
+            now=now,
+        )
+    except services.CheckoutUnavailable as error:
+        messages.error(request, str(error))
+        return redirect(
+            reverse("billing:checkout") + f"?plan={order.plan_code}&card={order.card_id or 'new'}"
+        )
+    return redirect(url)
+
+
+@login_required
+@never_cache
+@require_GET
+def order_status(request: HttpRequest, number: str) -> HttpResponse:
+    """Where Checkout sends the customer back. Stripe's advice: check the session here too."""
+    order = _get_order_for_user(request, number)
+    session_id = request.GET.get("session_id", "")
+    if order.status == Order.Status.PENDING and session_id and session_id == order.stripe_checkout_session_id:
+        try:
+            order = services.checkout_session_sync(order_id=order.pk, now=timezone.now())
+        except (stripe.StripeError, services.BillingError) as error:
+            logger.warning("Order %s: session check on return failed: %s", order.number, error)
+        order = _get_order_for_user(request, number)
+    progress = order_progress(order=order, now=timezone.now())
+    return render(request, "billing/order_status.html", {"order": order, "progress": progress})
+
+
+@login_required
+@never_cache
+@require_GET
+def order_status_json(request: HttpRequest, number: str) -> JsonResponse:
+    order = _get_order_for_user(request, number)
+    return JsonResponse(order_progress(order=order, now=timezone.now()).as_json())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_cancel(request: HttpRequest, number: str) -> HttpResponse:
+    """Checkout's cancel address: nothing was charged. The order stays payable until cancelled or expired."""
+    order = _get_order_for_user(request, number)
+    if request.method == "POST" and order.status == Order.Status.PENDING:
+        try:
+            order = services.order_cancel(order=order, now=timezone.now())
+        except stripe.StripeError:
+            messages.error(
+                request, _("We could not reach the payment service. Please try again in a minute.")
+            )
+            return redirect("billing:order_cancel", number=order.number)
+        if order.status == Order.Status.CANCELLED:
+            messages.success(
+                request, _("Order %(number)s is cancelled. Nothing was charged.") % {"number": order.number}
+            )
+            return redirect("billing:orders")
+        return redirect("billing:order_status", number=order.number)
+    if order.status != Order.Status.PENDING:
+        return redirect("billing:order_status", number=order.number)
+    return render(request, "billing/order_cancel.html", {"order": order})
+
+
+@login_required
+@require_GET
+def order_list(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    orders = list(selectors.orders_for_user(user=request.user)[:200])
+    topups = topups_by_order([order.pk for order in orders])
+    rows = [(order, order_progress(order=order, now=now, topup=topups.get(order.pk))) for order in orders]
+    return render(request, "billing/order_list.html", {"rows": rows, "now": now})
+
+
+@login_required
+@require_GET
+def receipt(request: HttpRequest, number: str) -> HttpResponse:
+    order = _get_order_for_user(request, number)
+    if order.paid_at is None:
+        raise Http404("Only paid orders have a receipt.")
+    context = {
+        "order": order,
+        "refunds": list(order.refunds.order_by("created_at", "id")),
+        "method_label": payment_method_label(order.payment_method_type),
+        "seller": {
+            "name": getattr(settings, "SELLER_NAME", "") or settings.SITE_NAME,
+            "address": getattr(settings, "SELLER_ADDRESS", ""),
+            "vat_number": getattr(settings, "SELLER_VAT_NUMBER", ""),
+        },
+    }
+    return render(request, "billing/receipt.html", context)
+
+
+@login_required
+@require_GET
+def wallet(request: HttpRequest) -> HttpResponse:
+    entries = list(selectors.wallet_entries(user=request.user)[:500])
+    return render(
+        request,
+        "billing/wallet.html",
+        {
+            "balance_cents": selectors.wallet_balance_cents(user=request.user),
+            "entries": entries,
+            "currency": settings.CURRENCY,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def auto_renew(request: HttpRequest, card_id: int) -> HttpResponse:
+    card = selectors.card_for_user_or_404(user=request.user, card_id=card_id)
+    current = selectors.auto_renewal_for_card(card=card)
+    initial = {"enabled": bool(current and current.enabled), "plan": current.plan.code if current else None}
+    if initial["plan"] is None:
+        first = Plan.objects.filter(is_active=True).first()
+        initial["plan"] = first.code if first else None
+    form = AutoRenewalForm(request.POST or None, initial=initial)
+    consent_general = autorenew.auto_renewal_consent_general()
+    if request.method == "POST" and form.is_valid():
+        plan = form.cleaned_data["plan"]
+        enabled = form.cleaned_data["enabled"]
+        try:
+            autorenew.auto_renewal_set(
+                card=card,
+                user=request.user,
+                plan=plan,
+                enabled=enabled,
+                consent_text=autorenew.auto_renewal_consent_text(plan=plan) if enabled else "",
+                now=timezone.now(),
+            )
+        except services.BillingError as error:
+            form.add_error(None, str(error))
+        else:
+            if enabled:
+                messages.success(request, _("Auto-renew is on for %(card)s.") % {"card": card})
+            else:
+                messages.success(request, _("Auto-renew is off for %(card)s.") % {"card": card})
+            return redirect("billing:auto_renew", card_id=card.pk)
+    return render(
+        request,
+        "billing/auto_renew.html",
+        {
+            "card": card,
+            "form": form,
+            "auto_renewal": current,
+            "consent_general": consent_general,
+            "wallet_balance_cents": selectors.wallet_balance_cents(user=request.user),
+            "currency": settings.CURRENCY,
+        },
+    )
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def demo_checkout(request: HttpRequest, number: str) -> HttpResponse:
+    """Stands in for Stripe Checkout when no Stripe keys are set: same events, same handlers."""
+    if not settings.PAYMENTS_DEMO_MODE:
+        raise Http404("Demo payments are off.")
+    order = _get_order_for_user(request, number)
+    if order.status != Order.Status.PENDING:
+        return redirect("billing:order_status", number=order.number)
+    form = DemoPaymentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        event_type = {
+            "pay": "checkout.session.completed",
+            "decline": "checkout.session.async_payment_failed",
+        }[form.cleaned_data["outcome"]]
+        webhooks.demo_event_deliver(order=order, event_type=event_type, now=timezone.now())
+        return redirect("billing:order_status", number=order.number)
+    return render(request, "billing/demo_checkout.html", {"order": order})
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """Verified, stored by event id, then 200. A repeat is acknowledged and ignored."""
+    secret = settings.STRIPE_WEBHOOK_SECRET
+    if not secret:
+        return HttpResponseBadRequest("Webhooks are not configured.")
+    try:
+        event = webhooks.webhook_payload_verify(
+            payload=request.body, signature=request.headers.get("Stripe-Signature"), secret=secret
+        )
+    except (ValueError, stripe.SignatureVerificationError):
+        return HttpResponseBadRequest("Invalid payload or signature.")
+    if not isinstance(event, dict) or not event.get("id"):
+        return HttpResponseBadRequest("Not an event.")
+    _stored, created = webhooks.webhook_event_store(event=event, now=timezone.now())
+    return JsonResponse({"received": True, "duplicate": not created})
