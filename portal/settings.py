@@ -261,6 +261,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "portal.tasks.heartbeat", "schedule": 30.0},
+    "billing-reconcile": {"task": "billing.tasks.orders_reconcile_task", "schedule": 60.0},
+    "billing-auto-renew": {"task": "billing.tasks.auto_renewals_run_task", "schedule": 120.0},
 }
 HEARTBEAT_STALE_SECONDS = envint("HEARTBEAT_STALE_SECONDS", 120)
 
@@ -296,6 +298,10 @@ STRIPE_WEBHOOK_SECRET = envstr("STRIPE_WEBHOOK_SECRET") or ""
 STRIPE_API_BASE = envstr("STRIPE_API_BASE") or ""
 PAYMENTS_DEMO_MODE = not STRIPE_SECRET_KEY
 CURRENCY = "EUR"
+# Printed on receipts.
+SELLER_NAME = envstr("SELLER_NAME") or SITE_NAME
+SELLER_ADDRESS = envstr("SELLER_ADDRESS") or ""
+SELLER_VAT_NUMBER = envstr("SELLER_VAT_NUMBER") or ""
 
 # --- Carrier feeds ----------------------------------------------------------------------------
 
