@@ -263,6 +263,9 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "portal.tasks.heartbeat", "schedule": 30.0},
     "billing-reconcile": {"task": "billing.tasks.orders_reconcile_task", "schedule": 60.0},
     "billing-auto-renew": {"task": "billing.tasks.auto_renewals_run_task", "schedule": 120.0},
+    "usage-expiry-sweep": {"task": "usage.tasks.cards_expire_sweep", "schedule": 60.0},
+    "usage-card-alerts": {"task": "usage.tasks.card_alerts_send", "schedule": 300.0},
+    "usage-provisioning-dispatch": {"task": "usage.tasks.provisioning_events_dispatch", "schedule": 60.0},
 }
 HEARTBEAT_STALE_SECONDS = envint("HEARTBEAT_STALE_SECONDS", 120)
 

@@ -1,3 +1,4 @@
+# ruff: noqa: S608 -- the sweep's SQL is assembled from model table names; values are parameters.
 """The card ledger: the only code that writes LedgerEntry rows and the Card cache they fold into.
 
 Every function here expects to run inside `transaction.atomic()` with the card row locked
@@ -10,8 +11,13 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery, Sum
 
-from usage.models import Card, LedgerEntry
-from usage.provisioning import provisioning_event_record
+from usage.models import Card, LedgerEntry, ProvisioningEvent
+from usage.provisioning import (
+    carrier_time,
+    initial_state,
+    provisioning_event_record,
+    provisioning_events_enqueue_due,
+)
 
 Kind = LedgerEntry.Kind
 
@@ -185,6 +191,10 @@ def card_adjust(
     if card.data_remaining + data_delta < 0:
         raise LedgerError(f"The card has {card.data_remaining} B; it cannot lose {-data_delta} B.")
     new_expiry = expires_at if expires_at is not None else card.expires_at
+    if data_delta > 0 and (new_expiry is None or new_expiry <= now):
+        raise LedgerError(
+            "Data added to a card that is not active would be forfeited: set a future expiry too."
+        )
     if new_expiry is not None and card.period_started_at is None:
         card.period_started_at = now
     if data_delta > 0:
@@ -319,3 +329,92 @@ def ledgers_check() -> list[LedgerMismatch]:
                 LedgerMismatch(card_id, iccid, data, ledger_data, expires_at, ledger_expires_at)
             )
     return mismatches
+
+
+# --- Expiry -----------------------------------------------------------------------------------
+
+# Periods that ended longer ago than this are left alone: bounds the sweep's work (it runs every
+# minute) while tolerating a week of downtime. The dashboard shows expired data as zero anyway.
+SWEEP_LOOKBACK = timedelta(days=7)
+SWEEP_DUE = "usage_sweep_due"
+
+
+def cards_expire(*, now: datetime) -> int:
+    """Forfeit the unused data of every period that has ended: one `expiry_forfeit` entry each.
+
+    Set-based: a few statements whatever the number of cards. Safe to run late or twice: the
+    partial unique constraint `ledger_one_forfeit_per_period` admits one forfeit per period.
+    Returns the number of periods closed by this run.
+    """
+    card_table = Card._meta.db_table
+    ledger_table = LedgerEntry._meta.db_table
+    event_table = ProvisioningEvent._meta.db_table
+    postgres = connection.vendor == "postgresql"
+    adapt = connection.ops.adapt_datetimefield_value
+    now_db, since_db = adapt(now), adapt(now - SWEEP_LOOKBACK)
+    no_forfeit_yet = (
+        f"NOT EXISTS (SELECT 1 FROM {ledger_table} f WHERE f.card_id = c.id"
+        f" AND f.kind = '{Kind.EXPIRY_FORFEIT}' AND f.expires_before = c.expires_at)"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {SWEEP_DUE}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {SWEEP_DUE} AS SELECT c.id FROM {card_table} c"
+            f" WHERE c.expires_at <= %s AND c.expires_at > %s AND {no_forfeit_yet}",
+            [now_db, since_db],
+        )
+        if postgres:
+            cursor.execute(f"ANALYZE {SWEEP_DUE}")
+            cursor.execute(
+                f"SELECT c.id FROM {card_table} c WHERE c.id IN (SELECT id FROM {SWEEP_DUE})"
+                " ORDER BY c.id FOR UPDATE OF c"
+            )
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {ledger_table}")
+        (last_before,) = cursor.fetchone()
+        # Rows are locked now: re-check, a renewal may have committed while we waited.
+        cursor.execute(
+            f"INSERT INTO {ledger_table} (card_id, kind, data_delta, data_after, expires_before,"
+            f" expires_after, reason, created_at)"
+            f" SELECT c.id, %s, -c.data_remaining, 0, c.expires_at, c.expires_at, '', %s"
+            f" FROM {card_table} c WHERE c.id IN (SELECT id FROM {SWEEP_DUE})"
+            f" AND c.expires_at <= %s AND {no_forfeit_yet} ORDER BY c.id"
+            f" ON CONFLICT DO NOTHING",
+            [Kind.EXPIRY_FORFEIT, now_db, now_db],
+        )
+        closed = cursor.rowcount
+        ours = (
+            f"SELECT l.id FROM {ledger_table} l WHERE l.id > %s AND l.kind = %s"
+            f" AND l.card_id IN (SELECT id FROM {SWEEP_DUE})"
+        )
+        cursor.execute(
+            f"UPDATE {card_table} SET data_remaining = 0 WHERE id IN"
+            f" (SELECT l.card_id FROM {ledger_table} l WHERE l.id IN ({ours}))",
+            [last_before, Kind.EXPIRY_FORFEIT],
+        )
+        if postgres:
+            expires_text = "to_char(l.expires_after AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+            payload = (
+                "jsonb_build_object('ledger_entry_id', l.id, 'iccid', c.iccid, 'kind', l.kind,"
+                f" 'data_remaining', l.data_after, 'expires_at', {expires_text},"
+                " 'suspended', c.suspended_at IS NOT NULL, 'occurred_at', %s::text)"
+            )
+        else:
+            payload = (
+                "json_object('ledger_entry_id', l.id, 'iccid', c.iccid, 'kind', l.kind,"
+                " 'data_remaining', l.data_after,"
+                " 'expires_at', strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', l.expires_after),"
+                " 'suspended', json(CASE WHEN c.suspended_at IS NULL THEN 'false' ELSE 'true' END),"
+                " 'occurred_at', %s)"
+            )
+        state = initial_state()
+        cursor.execute(
+            f"INSERT INTO {event_table} (ledger_entry_id, card_id, payload, state, attempts, last_error,"
+            f" created_at) SELECT l.id, l.card_id, {payload}, %s, 0, '', %s"
+            f" FROM {ledger_table} l JOIN {card_table} c ON c.id = l.card_id WHERE l.id IN ({ours})"
+            f" ORDER BY l.id",
+            [carrier_time(now), state, now_db, last_before, Kind.EXPIRY_FORFEIT],
+        )
+        cursor.execute(f"DROP TABLE {SWEEP_DUE}")
+        if closed and state == ProvisioningEvent.State.PENDING:
+            transaction.on_commit(provisioning_events_enqueue_due)
+    return closed

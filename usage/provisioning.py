@@ -166,3 +166,10 @@ def provisioning_event_requeue(*, event: ProvisioningEvent, now: datetime) -> No
         from usage.tasks import provisioning_event_send
 
         transaction.on_commit(lambda: provisioning_event_send.delay(event.id, 0))
+
+
+def provisioning_events_enqueue_due() -> None:
+    """After a bulk insert of events (expiry sweep): one dispatcher run instead of a task per event."""
+    from usage.tasks import provisioning_events_dispatch
+
+    provisioning_events_dispatch.delay()

@@ -1,6 +1,7 @@
 from celery import shared_task
 from django.utils import timezone
 
+from usage import alerts, ledger
 from usage.provisioning import provisioning_event_deliver, provisioning_events_due
 
 
@@ -23,3 +24,13 @@ def provisioning_events_dispatch() -> int:
     for event_id, attempts in due:
         provisioning_event_send.delay(event_id, attempts)
     return len(due)
+
+
+@shared_task(ignore_result=True)
+def cards_expire_sweep() -> int:
+    return ledger.cards_expire(now=timezone.now())
+
+
+@shared_task(ignore_result=True)
+def card_alerts_send() -> int:
+    return alerts.card_alerts_send(now=timezone.now())
