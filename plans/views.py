@@ -27,13 +27,13 @@ def _selected_card(request: HttpRequest, cards: list[Card]) -> Card | None:
     ?card=new means "buy with a new eSIM".
     """
     wanted = request.GET.get("card", "")
-    if wanted == NEW_ESIM or not cards:
+    if wanted == NEW_ESIM:
         return None
-    if wanted:
+    if wanted and request.user.is_authenticated:
         if not wanted.isdigit():
             raise Http404
         return card_get_for_user(user=request.user, card_id=int(wanted))
-    return cards[0]
+    return cards[0] if cards else None
 
 
 def plan_list(request: HttpRequest) -> HttpResponse:
