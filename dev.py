@@ -138,7 +138,7 @@ def var_dir(env: dict[str, str]) -> Path:
 
 def make_var_dirs(env: dict[str, str]) -> None:
     var = var_dir(env)
-    for sub in ("mail", "sms", "broker/queue", "broker/processed", "cache", "static"):
+    for sub in ("mail", "sms", "broker/queue", "broker/processed", "broker/control", "cache", "static"):
         (var / sub).mkdir(parents=True, exist_ok=True)
 
 
