@@ -248,6 +248,9 @@ else:
         "store_processed": False,
         "polling_interval": 0.2,
     }
+    # kombu does not create them, and a worker or web process may start before any setup step.
+    for _folder in ("queue", "processed", "control"):
+        (VAR_DIR / "broker" / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -1,6 +1,7 @@
 """What /healthz reports: can we reach the database and the broker, and is beat ticking?"""
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 
@@ -59,6 +60,11 @@ def check_broker() -> Check:
             # Opening a channel is what talks to the server (Redis answers a PING here).
             conn.default_channel  # noqa: B018
             transport = conn.transport_cls
+        if transport == "filesystem":
+            # The filesystem broker "connects" to anything: check its folder really takes messages.
+            folder = transport_options.get("data_folder_out", "")
+            if not (os.path.isdir(folder) and os.access(folder, os.W_OK)):
+                raise OSError(f"broker folder {folder!r} is missing or not writable")
     except Exception as error:
         logger.warning("health: broker unreachable: %s", error)
         return Check(False, type(error).__name__)

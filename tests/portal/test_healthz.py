@@ -65,6 +65,21 @@ def test_it_is_503_when_the_broker_is_unreachable(client, unreachable_broker):
     assert elapsed < dt.timedelta(seconds=5)
 
 
+def test_it_is_503_when_the_filesystem_broker_folder_is_gone(client, tmp_path):
+    heartbeat.delay()
+    original = celery_app.conf.broker_url, celery_app.conf.broker_transport_options
+    missing = str(tmp_path / "no-such-folder")
+    celery_app.conf.broker_url = "filesystem://"
+    celery_app.conf.broker_transport_options = {"data_folder_in": missing, "data_folder_out": missing}
+    try:
+        response = client.get("/healthz")
+    finally:
+        celery_app.conf.broker_url, celery_app.conf.broker_transport_options = original
+
+    assert response.status_code == 503
+    assert response.json()["broker"] == {"ok": False, "detail": "OSError"}
+
+
 def test_it_is_503_when_the_last_heartbeat_is_older_than_the_stale_limit(client, settings):
     settings.HEARTBEAT_STALE_SECONDS = 120
     with time_machine.travel(NOON, tick=False):
