@@ -16,7 +16,8 @@ def plans_on_sale() -> QuerySet[Plan]:
 
 
 def plan_price_per_gb_cents(plan: Plan) -> int:
-    return round(plan.price_cents * BYTES_PER_GB / plan.data_bytes)
+    # Integer maths, rounding half up: €34.90 for 20 GB is €1.75 per GB.
+    return (plan.price_cents * BYTES_PER_GB * 2 + plan.data_bytes) // (plan.data_bytes * 2)
 
 
 def plan_validity_label(plan: Plan) -> str:
