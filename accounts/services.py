@@ -200,13 +200,14 @@ def user_set_language(*, user: User, language: str) -> User:
 def user_anonymise(*, user: User, now: datetime | None = None) -> User:
     """Delete an account in place: personal details erased, records finance must keep stay.
 
-    Orders and the wallet keep pointing at this row, which now holds nothing personal; cards are
-    released from it; auto-renewals (with their saved payment methods) are removed so nothing is
-    charged again. A confirmation goes to the address on file before it is erased.
+    Orders and the wallet keep pointing at this row, which now holds nothing personal, and lose
+    their copy of the email and phone; cards are released from it; auto-renewals (with their saved
+    payment methods) are removed so nothing is charged again. A confirmation goes to the address on
+    file before it is erased.
     """
     from allauth.account.models import EmailAddress
 
-    from billing.models import AutoRenewal
+    from billing.models import AutoRenewal, Order
     from usage.models import Card
 
     if user.anonymised_at:
@@ -224,6 +225,7 @@ def user_anonymise(*, user: User, now: datetime | None = None) -> User:
     ).update(status=Notification.Status.FAILED, last_error="Account deleted before delivery.")
 
     AutoRenewal.objects.filter(user=user).delete()
+    Order.objects.filter(customer=user).update(customer_email="", customer_phone="")
     Card.objects.filter(owner=user).update(owner=None, label="")
     EmailAddress.objects.filter(user=user).delete()
 

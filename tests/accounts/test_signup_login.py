@@ -172,3 +172,236 @@ def test_a_taken_email_in_other_letters_is_a_form_error_and_nothing_is_created(c
     assert "already registered with this email" in str(response.context["form"].errors["email"])
     assert User.objects.count() == 1
     assert mail.outbox == []
+
+
+# --- Login -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def traveller():
+    user = UserFactory(
+        email="demo@example.com", phone="+377612345678", phone_verified=True, password=PASSWORD
+    )
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    return user
+
+
+def login(client, login, password=PASSWORD, country="MC"):
+    return client.post(reverse("account_login"), {"login": login, "country": country, "password": password})
+
+
+@pytest.mark.parametrize(
+    ("typed", "country"),
+    [
+        ("+377 6 12 34 56 78", "MC"),
+        ("06 12 34 56 78", "MC"),
+        ("00377612345678", "FR"),
+        ("+377612345678", "IT"),
+    ],
+)
+def test_a_traveller_logs_in_by_phone_typed_any_usual_way(client, traveller, typed, country):
+    response = login(client, typed, country=country)
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("usage:dashboard")
+    assert logged_in_user(client) == traveller
+
+
+def test_a_national_number_is_read_with_the_picked_country(client, traveller):
+    response = login(client, "06 12 34 56 78", country="FR")  # +33…, somebody else's number
+
+    assert response.status_code == 200
+    assert logged_in_user(client) is None
+
+
+def test_a_traveller_logs_in_by_email_in_any_letter_case(client, traveller):
+    response = login(client, "Demo@Example.COM")
+
+    assert response.status_code == 302
+    assert logged_in_user(client) == traveller
+
+
+def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(client, traveller):
+    response = login(client, "demo@example.com", password="not it at all")
+
+    assert response.status_code == 200
+    assert "not correct" in str(response.context["form"].non_field_errors())
+    assert logged_in_user(client) is None
+
+
+def test_an_email_only_account_must_be_verified_before_logging_in(client):
+    UserFactory(email="fresh@example.com", password=PASSWORD)
+
+    response = login(client, "fresh@example.com")
+
+    assert response["Location"] == reverse("account_email_verification_sent")
+    assert logged_in_user(client) is None
+    assert mail.outbox[0].to == ["fresh@example.com"]
+
+
+def test_an_unverified_phone_is_verified_by_sms_at_login(client, sms_outbox):
+    user = UserFactory(email=None, phone="+377612345678", phone_verified=False, password=PASSWORD)
+
+    response = login(client, "06 12 34 56 78")
+
+    assert response["Location"] == reverse("account_verify_phone")
+    client.post(reverse("account_verify_phone"), {"code": code_in(sms_outbox[0].body)})
+    user.refresh_from_db()
+    assert user.phone_verified
+    assert logged_in_user(client) == user
+
+
+def test_a_traveller_logs_in_by_a_code_sent_by_sms(client, traveller, sms_outbox):
+    response = client.post(
+        reverse("account_request_login_code"), {"phone_country": "MC", "phone_number": "06 12 34 56 78"}
+    )
+
+    assert response["Location"] == reverse("account_confirm_login_code")
+    [sms] = sms_outbox
+    assert sms.to == "+377612345678"
+
+    response = client.post(reverse("account_confirm_login_code"), {"code": code_in(sms.body)})
+
+    assert response.status_code == 302
+    assert logged_in_user(client) == traveller
+
+
+def test_a_traveller_logs_in_by_a_code_sent_by_email(client, traveller, sms_outbox):
+    client.post(reverse("account_request_login_code"), {"email": "demo@example.com", "phone_number": ""})
+
+    [message] = mail.outbox
+    client.post(reverse("account_confirm_login_code"), {"code": code_in(message.body)})
+
+    assert logged_in_user(client) == traveller
+    assert sms_outbox == []
+
+
+def test_a_code_for_an_unknown_phone_logs_nobody_in_and_says_so_only_to_that_phone(
+    client, traveller, sms_outbox
+):
+    response = client.post(
+        reverse("account_request_login_code"), {"phone_country": "MC", "phone_number": "+377 6 99 99 99 99"}
+    )
+
+    assert response.status_code == 302  # same answer as for a known number
+    [sms] = sms_outbox
+    assert sms.to == "+377699999999"
+    assert "no account uses it" in sms.body
+    assert not re.search(r"\b\d{6}\b", sms.body)
+
+
+# --- Rate limits -----------------------------------------------------------------------------
+
+
+def test_login_is_locked_after_repeated_failures_even_with_the_right_password(client, traveller):
+    for _ in range(5):
+        assert login(client, "+377 6 12 34 56 78", password="guess").status_code == 200
+
+    response = login(client, "+377 6 12 34 56 78")
+
+    assert "Too many failed login attempts" in str(response.context["form"].non_field_errors())
+    assert logged_in_user(client) is None
+
+
+def test_the_admin_login_is_locked_after_repeated_failures_too(client):
+    staff = UserFactory(email="admin@example.com", is_staff=True, is_superuser=True, password=PASSWORD)
+    EmailAddress.objects.create(user=staff, email=staff.email, verified=True, primary=True)
+    url = reverse("admin:login") + "?next=/admin/"
+    for _ in range(5):
+        response = client.post(url, {"login": "admin@example.com", "password": "guess"})
+        assert response.status_code == 200
+
+    response = client.post(url, {"login": "admin@example.com", "password": PASSWORD})
+
+    assert "Too many failed login attempts" in response.content.decode()
+    assert client.get("/admin/").status_code == 302
+
+
+def test_the_admin_login_lets_staff_into_the_admin(client):
+    staff = UserFactory(email="admin@example.com", is_staff=True, is_superuser=True, password=PASSWORD)
+    EmailAddress.objects.create(user=staff, email=staff.email, verified=True, primary=True)
+
+    response = client.post(
+        reverse("admin:login") + "?next=/admin/", {"login": "admin@example.com", "password": PASSWORD}
+    )
+
+    assert response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+
+
+def test_the_admin_sends_visitors_to_the_protected_login(client):
+    response = client.get("/admin/", follow=True)
+
+    assert response.redirect_chain[-1][0].startswith(reverse("admin:login"))
+    assert response.status_code == 200
+    assert "login" in response.context["form"].fields
+
+
+def test_a_signed_in_customer_is_not_bounced_around_by_the_admin_login(client, traveller):
+    client.force_login(traveller)
+
+    response = client.get(reverse("admin:login") + "?next=/admin/")
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("usage:dashboard")
+
+
+# --- Password reset --------------------------------------------------------------------------
+
+
+def test_a_traveller_resets_the_password_by_phone(client, traveller, sms_outbox):
+    response = client.post(
+        reverse("account_reset_password"),
+        {"email": "", "phone_country": "MC", "phone_number": "06 12 34 56 78"},
+    )
+    assert response["Location"] == reverse("account_confirm_password_reset_code")
+    [sms] = sms_outbox
+    assert sms.to == "+377612345678"
+
+    response = client.post(reverse("account_confirm_password_reset_code"), {"code": code_in(sms.body)})
+    assert response["Location"] == reverse("account_complete_password_reset")
+    new_password = "brand new sea breeze 7"
+    client.post(
+        reverse("account_complete_password_reset"), {"password1": new_password, "password2": new_password}
+    )
+
+    traveller.refresh_from_db()
+    assert traveller.check_password(new_password)
+    assert login(client, "+377 6 12 34 56 78", password=new_password).status_code == 302
+
+
+def test_a_traveller_resets_the_password_by_email(client, traveller, sms_outbox):
+    client.post(reverse("account_reset_password"), {"email": "demo@example.com", "phone_number": ""})
+    [message] = mail.outbox
+
+    client.post(reverse("account_confirm_password_reset_code"), {"code": code_in(message.body)})
+    new_password = "brand new sea breeze 7"
+    client.post(
+        reverse("account_complete_password_reset"), {"password1": new_password, "password2": new_password}
+    )
+
+    traveller.refresh_from_db()
+    assert traveller.check_password(new_password)
+    assert sms_outbox == []
+
+
+def test_a_reset_for_an_unknown_phone_sends_no_code(client, traveller, sms_outbox):
+    response = client.post(
+        reverse("account_reset_password"), {"phone_country": "MC", "phone_number": "+377 6 99 99 99 99"}
+    )
+
+    assert response["Location"] == reverse("account_confirm_password_reset_code")
+    [sms] = sms_outbox
+    assert not re.search(r"\b\d{6}\b", sms.body)
+    response = client.post(reverse("account_confirm_password_reset_code"), {"code": "123456"})
+    assert response.status_code == 200
+    assert response.context["form"].errors
+
+
+def test_a_reset_needs_an_email_or_a_phone(client):
+    response = client.post(reverse("account_reset_password"), {"email": "", "phone_number": ""})
+
+    assert response.status_code == 200
+    assert "Give an email address or a mobile phone number" in str(
+        response.context["form"].non_field_errors()
+    )

@@ -1,0 +1,204 @@
+import re
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.urls import reverse
+
+from accounts.models import Notification
+from accounts.services import user_anonymise
+from billing.models import Order
+from tests.accounts.factories import OrderFactory, UserFactory
+from usage.models import Card
+
+pytestmark = pytest.mark.django_db
+User = get_user_model()
+PASSWORD = "a long travel password 42"
+
+
+@pytest.fixture
+def traveller():
+    user = UserFactory(
+        email="anna@example.com",
+        phone="+377612345678",
+        phone_verified=True,
+        notify_sms=True,
+        name="Anna Traveller",
+        password=PASSWORD,
+    )
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    return user
+
+
+@pytest.fixture
+def order(traveller):
+    return OrderFactory(customer=traveller)
+
+
+def delete(client, **data):
+    return client.post(reverse("accounts:delete"), {"action": "delete", "confirm": "on", **data})
+
+
+def test_deleting_the_account_erases_personal_details_in_place(
+    client, traveller, order, sms_outbox, django_capture_on_commit_callbacks
+):
+    client.force_login(traveller)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = delete(client, password=PASSWORD)
+
+    assert response.status_code == 302
+    traveller.refresh_from_db()
+    assert traveller.email is None
+    assert traveller.phone is None
+    assert traveller.name == ""
+    assert traveller.is_active is False
+    assert traveller.anonymised_at is not None
+    assert not traveller.has_usable_password()
+    assert not EmailAddress.objects.filter(user=traveller).exists()
+
+
+def test_orders_stay_for_finance_but_no_longer_name_the_person(client, traveller, order):
+    client.force_login(traveller)
+
+    delete(client, password=PASSWORD)
+
+    kept = Order.objects.get(pk=order.pk)
+    assert kept.number == order.number
+    assert kept.amount_charged_cents == order.amount_charged_cents
+    assert kept.customer_id == traveller.pk  # the anonymised row, which holds nothing personal
+    assert (kept.customer_email, kept.customer_phone) == ("", "")
+
+
+def test_cards_are_released_from_the_person(client, traveller, order):
+    client.force_login(traveller)
+
+    delete(client, password=PASSWORD)
+
+    card = Card.objects.get(pk=order.card_id)
+    assert card.owner is None
+    assert card.data_remaining == order.card.data_remaining  # the card itself is untouched
+
+
+def test_a_confirmation_goes_to_the_old_address_and_then_the_address_is_forgotten(
+    client, traveller, sms_outbox, django_capture_on_commit_callbacks
+):
+    client.force_login(traveller)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        delete(client, password=PASSWORD)
+
+    assert [m.to for m in mail.outbox] == [["anna@example.com"]]
+    assert mail.outbox[0].subject == "Your account has been deleted"
+    assert [s.to for s in sms_outbox] == ["+377612345678"]
+    assert set(Notification.objects.values_list("status", "recipient")) == {("sent", "")}
+
+
+def test_the_deleted_person_can_no_longer_log_in(client, traveller):
+    client.force_login(traveller)
+    delete(client, password=PASSWORD)
+
+    response = client.post(reverse("account_login"), {"login": "anna@example.com", "password": PASSWORD})
+
+    assert response.status_code == 200
+    assert client.get(reverse("accounts:profile")).status_code == 302
+
+
+def test_the_email_and_phone_are_free_for_a_new_account(client, traveller, sms_outbox):
+    client.force_login(traveller)
+    delete(client, password=PASSWORD)
+
+    response = client.post(
+        reverse("account_signup"),
+        {
+            "email": "anna@example.com",
+            "phone_country": "MC",
+            "phone_number": "06 12 34 56 78",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
+
+    assert response.status_code == 302
+    assert User.objects.filter(email="anna@example.com", phone="+377612345678").count() == 1
+
+
+def test_a_wrong_password_deletes_nothing(client, traveller):
+    client.force_login(traveller)
+
+    response = delete(client, password="not my password")
+
+    assert response.status_code == 200
+    assert "not correct" in str(response.context["form"].errors["password"])
+    traveller.refresh_from_db()
+    assert traveller.email == "anna@example.com"
+    assert traveller.is_active
+
+
+def test_the_confirmation_box_must_be_ticked(client, traveller):
+    client.force_login(traveller)
+
+    response = client.post(reverse("accounts:delete"), {"action": "delete", "password": PASSWORD})
+
+    assert response.status_code == 200
+    assert User.objects.get(pk=traveller.pk).anonymised_at is None
+
+
+def test_a_traveller_can_confirm_with_a_code_sent_by_sms(client, traveller, sms_outbox):
+    client.force_login(traveller)
+
+    client.post(reverse("accounts:delete"), {"action": "send_code"})
+    [sms] = sms_outbox
+    code = re.search(r"\b(\d{6})\b", sms.body).group(1)
+    response = delete(client, code=code)
+
+    assert response.status_code == 302
+    assert User.objects.get(pk=traveller.pk).anonymised_at is not None
+
+
+def test_a_wrong_code_deletes_nothing(client, traveller, sms_outbox):
+    client.force_login(traveller)
+    client.post(reverse("accounts:delete"), {"action": "send_code"})
+    code = re.search(r"\b(\d{6})\b", sms_outbox[0].body).group(1)
+
+    response = delete(client, code="000000" if code != "000000" else "111111")
+
+    assert response.status_code == 200
+    assert User.objects.get(pk=traveller.pk).anonymised_at is None
+
+
+def test_without_a_verified_phone_the_code_comes_by_email(client, sms_outbox):
+    user = UserFactory(email="mail@example.com", phone=None, password=PASSWORD)
+    client.force_login(user)
+
+    client.post(reverse("accounts:delete"), {"action": "send_code"})
+
+    assert sms_outbox == []
+    assert re.search(r"\b\d{6}\b", mail.outbox[0].body)
+
+
+def test_codes_cannot_be_asked_for_endlessly(client, traveller, sms_outbox):
+    client.force_login(traveller)
+
+    for _ in range(5):
+        client.post(reverse("accounts:delete"), {"action": "send_code"})
+
+    assert len(sms_outbox) == 3
+
+
+def test_staff_accounts_are_not_deleted_from_the_profile(client):
+    staff = UserFactory(is_staff=True, password=PASSWORD)
+    client.force_login(staff)
+
+    response = delete(client, password=PASSWORD)
+
+    assert response.status_code == 302
+    assert User.objects.get(pk=staff.pk).anonymised_at is None
+
+
+def test_an_account_is_deleted_only_once(traveller):
+    user_anonymise(user=traveller)
+
+    with pytest.raises(ValueError, match="already been deleted"):
+        user_anonymise(user=traveller)
