@@ -89,17 +89,19 @@ def staff_card_resume(*, actor, card: Card, reason: str) -> Card:
     return card
 
 
-# --- Orders, wallets and Stripe events (billing's services) ----------------------------------
+# --- Orders, wallets and Stripe events (billing's and accounts' services) ----------------------
 
 ORDER_FIELDS = ["status", "refunded_amount_cents", "fulfilled_at", "flagged_at", "last_error"]
+EVENT_FIELDS = ["processed_at", "attempts", "error"]
 
 
 def _billing_call(function, **kwargs):
-    from billing import services as billing_services
+    from accounts.services import NoticeError
+    from billing.services import BillingError
 
     try:
         return function(**kwargs)
-    except getattr(billing_services, "BillingError", ValueError) as error:
+    except (BillingError, NoticeError, ledger.LedgerError) as error:
         raise StaffActionError(str(error)) from error
 
 
@@ -117,6 +119,7 @@ def staff_order_refund(*, actor, order, amount_cents: int, destination: str, rea
         destination=destination,
         staff_user=actor,
         reason=reason,
+        now=timezone.now(),
     )
     order.refresh_from_db()
     audit_record(
@@ -130,6 +133,7 @@ def staff_order_refund(*, actor, order, amount_cents: int, destination: str, rea
             "refund_id": refund.pk,
             "amount_cents": refund.amount_cents,
             "destination": refund.destination,
+            "stripe_refund_id": refund.stripe_refund_id,
             "data_reversed_bytes": refund.data_reversed_bytes,
         },
     )
@@ -137,26 +141,48 @@ def staff_order_refund(*, actor, order, amount_cents: int, destination: str, rea
 
 
 @transaction.atomic
-def staff_order_resend_confirmation(*, actor, order, reason: str):
-    from billing import services as billing_services
+def staff_order_resend_confirmation(*, actor, order, reason: str) -> list:
+    """The confirmation notices already sent for this order go out again, on the same channels."""
+    from accounts.models import Notification
+    from accounts.services import notification_resend
+    from billing.services import renewal_confirmation_send
 
-    notices = _billing_call(billing_services.order_confirmation_resend, order=order)
+    if order.status not in ("fulfilled", "partially_refunded") or order.card_id is None:
+        raise StaffActionError("Only a renewed order has a confirmation to resend.")
+    notices = list(
+        Notification.objects.filter(
+            user_id=order.customer_id,
+            kind="renewal_confirmation",
+            dedupe_key__startswith=f"renewal_confirmation:order:{order.pk}:",
+        ).exclude(status=Notification.Status.PENDING)
+    )
+    if notices:
+        for notice in notices:
+            _billing_call(notification_resend, notification=notice)
+    else:
+        # Never sent (no channel at the time, or before notices were logged): send it now.
+        _billing_call(renewal_confirmation_send, order=order, card=order.card)
+        notices = list(
+            Notification.objects.filter(dedupe_key__startswith=f"renewal_confirmation:order:{order.pk}:")
+        )
+    if not notices:
+        raise StaffActionError("The customer has no email address or phone to send it to.")
     audit_record(
         actor=actor,
         action="order_resend_confirmation",
         obj=order,
         reason=reason,
-        after={"notices": [notice.pk for notice in notices or []]},
+        after={"notices": [{"id": n.pk, "channel": n.channel, "recipient": n.recipient} for n in notices]},
     )
     return notices
 
 
-@transaction.atomic
 def staff_order_retry_fulfilment(*, actor, order, reason: str):
+    """Runs the fulfilment now (the same service the worker runs), so staff see the outcome at once."""
     from billing import services as billing_services
 
     before = object_snapshot(order, ORDER_FIELDS)
-    _billing_call(billing_services.order_fulfilment_retry, order=order)
+    order = _billing_call(billing_services.order_fulfil, order_id=order.pk, now=timezone.now())
     order.refresh_from_db()
     audit_record(
         actor=actor,
@@ -166,6 +192,10 @@ def staff_order_retry_fulfilment(*, actor, order, reason: str):
         before=before,
         after=object_snapshot(order, ORDER_FIELDS),
     )
+    if order.fulfilled_at is None:
+        raise StaffActionError(
+            order.last_error or f"Order {order.number} is still not renewed ({order.status})."
+        )
     return order
 
 
@@ -177,12 +207,12 @@ def staff_wallet_credit(*, actor, user, amount_cents: int, reason: str):
     wallet = Wallet.objects.filter(user=user).first()
     before = {"balance_cents": wallet.balance_cents if wallet else 0}
     entry = _billing_call(
-        billing_services.wallet_credit,
+        billing_services.wallet_credit_goodwill,
         user=user,
         amount_cents=amount_cents,
-        kind="goodwill",
         staff_user=actor,
         reason=reason,
+        now=timezone.now(),
     )
     wallet = Wallet.objects.get(user=user)
     audit_record(
@@ -196,19 +226,33 @@ def staff_wallet_credit(*, actor, user, amount_cents: int, reason: str):
     return entry
 
 
-@transaction.atomic
 def staff_webhook_rerun(*, actor, event, reason: str):
-    from billing import services as billing_services
+    """Hands a stored event to its handler again. Handlers are idempotent (an order already
+    fulfilled or refunded is left as it is), so re-running a processed event is safe."""
+    from billing.models import WebhookEvent
+    from billing.webhooks import webhook_event_process
 
-    before = object_snapshot(event, ["processed_at", "attempts", "error"])
-    _billing_call(billing_services.webhook_event_rerun, event=event)
-    event.refresh_from_db()
+    before = object_snapshot(event, EVENT_FIELDS)
+    WebhookEvent.objects.filter(pk=event.pk).update(processed_at=None)
+    try:
+        event = webhook_event_process(webhook_event_id=event.pk, now=timezone.now())
+    except Exception as error:
+        event.refresh_from_db()
+        audit_record(
+            actor=actor,
+            action="webhook_rerun",
+            obj=event,
+            reason=reason,
+            before=before,
+            after=object_snapshot(event, EVENT_FIELDS),
+        )
+        raise StaffActionError(f"The handler failed again: {error}") from error
     audit_record(
         actor=actor,
         action="webhook_rerun",
         obj=event,
         reason=reason,
         before=before,
-        after=object_snapshot(event, ["processed_at", "attempts", "error"]),
+        after=object_snapshot(event, EVENT_FIELDS),
     )
     return event

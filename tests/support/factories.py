@@ -31,7 +31,19 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.save()
 
 
+def ensure_staff_groups() -> None:
+    """Transactional tests empty every table, data-migration rows included: put the groups back."""
+    if Group.objects.filter(name__in=["support", "finance"]).count() == 2:
+        return
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("support.migrations.0002_staff_groups").create_groups(apps, None)
+
+
 def staff_user(group: str, **kwargs) -> User:
+    ensure_staff_groups()
     user = UserFactory(is_staff=True, groups=[group], **kwargs)
     user.save()
     return user
