@@ -73,3 +73,10 @@ def format_data(byte_count: int, *, signed: bool = False) -> str:
     else:
         amount = gettext("%(amount)s GB") % {"amount": number_format(gigabytes(magnitude), 1)}
     return sign + amount
+
+
+def format_monaco_compact(value: datetime) -> str:
+    """'3 Dec 2026, 14:05 CET': for narrow table cells under a heading that says "Monaco time"."""
+    local = value.astimezone(monaco_zone())
+    pattern = pgettext("Monaco datetime format", "j M Y, H:i")
+    return f"{dateformat.format(local, pattern)} {local.tzname()}"

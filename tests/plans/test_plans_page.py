@@ -67,7 +67,7 @@ def test_renewing_an_active_card_says_the_remaining_data_carries_over(client, ow
     assert "Your 1.2 GB left carries over" in html
     assert "3 Dec 2026, 14:05 (Monaco time, CET)" in html
     # Week Pass: 1.2 + 5 GB, a week added to the current expiry.
-    assert "6.2 GB, valid until 10 Dec 2026, 14:05 (Monaco time, CET)" in html
+    assert "<strong>6.2 GB</strong>, valid until 10 Dec 2026, 14:05 CET" in html
     assert f"?plan=week-5gb&amp;card={card.pk}" in html
 
 
@@ -80,7 +80,7 @@ def test_renewing_an_expired_card_starts_fresh_now(client, owner):
     assert "A new plan starts fresh now" in html
     assert "carries over" not in html
     # Day Pass from now (13:00 in Monaco): 1 GB until tomorrow 13:00; the 2 GB left were forfeited.
-    assert "1.0 GB, valid until 2 Dec 2026, 13:00 (Monaco time, CET)" in html
+    assert "<strong>1.0 GB</strong>, valid until 2 Dec 2026, 13:00 CET" in html
 
 
 def test_without_a_card_choice_the_first_card_is_shown_and_a_new_esim_can_be_picked(client, owner):

@@ -3,7 +3,14 @@ from datetime import datetime
 from django import template
 from django.utils import timezone
 
-from usage.display import format_data, format_gb, format_monaco_datetime, format_money, format_relative
+from usage.display import (
+    format_data,
+    format_gb,
+    format_monaco_compact,
+    format_monaco_datetime,
+    format_money,
+    format_relative,
+)
 
 register = template.Library()
 
@@ -46,3 +53,11 @@ def data(byte_count: int | None, signed: bool = False) -> str:
     if byte_count is None:
         return ""
     return format_data(byte_count, signed=signed)
+
+
+@register.filter
+def monaco_compact(value: datetime | None) -> str:
+    """{{ preview.expires_after|monaco_compact }} → '3 Dec 2026, 14:05 CET' (heading names Monaco time)."""
+    if value is None:
+        return ""
+    return format_monaco_compact(value)

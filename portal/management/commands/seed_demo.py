@@ -81,6 +81,29 @@ def seed_staff() -> list[Login]:
     ]
 
 
+def seed_plans() -> list[Login]:
+    from plans.services import plans_seed_catalogue
+
+    plans_seed_catalogue()
+    return []
+
+
+def seed_cards() -> list[Login]:
+    from django.utils import timezone
+
+    from usage.demo import demo_cards_seed
+
+    User = get_user_model()
+    demo = demo_cards_seed(
+        traveller=User.objects.get(email__iexact=TRAVELLER_EMAIL),
+        staff_user=User.objects.get(email__iexact=ADMIN_EMAIL),
+        now=timezone.now(),
+    )
+    # Printed like a login: the ICCID and claim code a traveller would find printed with the card.
+    printed = f"ICCID {demo.spare_iccid}, claim code {demo.spare_claim_code}"
+    return [Login("Card to add", (printed,), demo.spare_claim_code, "/cards/add/")]
+
+
 class Command(BaseCommand):
     help = "Create the demo traveller, support, finance and admin users (idempotent) and print the logins."
 
@@ -88,8 +111,8 @@ class Command(BaseCommand):
         steps = [
             seed_traveller,
             seed_staff,
-            # Cards engineer: add the "seed plan catalogue" step and the "give the demo traveller a
-            # card with usage" step here, as functions returning a list of Login (usually empty).
+            seed_plans,
+            seed_cards,
         ]
         logins: list[Login] = []
         with transaction.atomic():
