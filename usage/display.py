@@ -1,6 +1,6 @@
 """Display-only formatting shared by the traveller pages: money, data amounts, Monaco time."""
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -80,3 +80,14 @@ def format_monaco_compact(value: datetime) -> str:
     local = value.astimezone(monaco_zone())
     pattern = pgettext("Monaco datetime format", "j M Y, H:i")
     return f"{dateformat.format(local, pattern)} {local.tzname()}"
+
+
+def format_day(value: date, *, with_weekday: bool = False) -> str:
+    """'1 Dec' or 'Tue 1 Dec'; translators set the order for their language (e.g. '12月1日')."""
+    if with_weekday:
+        # Translators: a PHP-style date format (Django's date filter): weekday, day and month.
+        pattern = pgettext("weekday day month format", "D j M")
+    else:
+        # Translators: a PHP-style date format (Django's date filter): day and month.
+        pattern = pgettext("day month format", "j M")
+    return dateformat.format(value, pattern)

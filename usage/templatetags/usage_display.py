@@ -1,10 +1,11 @@
-from datetime import datetime
+from datetime import date, datetime
 
 from django import template
 from django.utils import timezone
 
 from usage.display import (
     format_data,
+    format_day,
     format_gb,
     format_monaco_compact,
     format_monaco_datetime,
@@ -61,3 +62,11 @@ def monaco_compact(value: datetime | None) -> str:
     if value is None:
         return ""
     return format_monaco_compact(value)
+
+
+@register.filter
+def day(value: date | None, with_weekday: bool = False) -> str:
+    """{{ item.day|day }} → '1 Dec'; {{ item.day|day:True }} → 'Tue 1 Dec'."""
+    if value is None:
+        return ""
+    return format_day(value, with_weekday=with_weekday)
