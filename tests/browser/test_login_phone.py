@@ -57,7 +57,7 @@ def test_a_traveller_logs_in_with_a_phone_number_and_sees_the_dashboard_in_engli
     _switch_language(phone_page, "zh-hans")
 
     _assert_on_dashboard(phone_page)
-    assert phone_page.get_by_role("link", name="仪表板").is_visible()
+    assert phone_page.get_by_role("link", name="首页").is_visible()
     assert CJK.search(phone_page.locator("h1").first.inner_text()), "the dashboard heading is in Chinese"
     screenshot(phone_page, "zh-hans")
     traveller.refresh_from_db()
