@@ -1,0 +1,65 @@
+from datetime import UTC, date, datetime
+
+import pytest
+from django.urls import reverse
+
+from billing.exports import REVENUE_STATUSES, ExportFilter, export_rows, export_totals, revenue_report
+from tests.finance.test_export import mixed_orders  # noqa: F401 (fixture)
+from tests.support.factories import OrderFactory, PlanFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def more_orders(mixed_orders):  # noqa: F811
+    # Not revenue: never paid, and outside the range.
+    OrderFactory(status="pending", paid_at=None, created_at=datetime(2026, 11, 10, 9, 0, tzinfo=UTC))
+    OrderFactory(status="failed", paid_at=None, created_at=datetime(2026, 11, 11, 9, 0, tzinfo=UTC))
+    OrderFactory(created_at=datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
+    # Paid 23:30 UTC on Nov 8 = Nov 9 in Monaco, with an odd VAT rate and a discount.
+    odd = PlanFactory(code="odd", name="Odd", price_cents=999, vat_rate_bp=550)
+    OrderFactory(plan=odd, discount_cents=333, created_at=datetime(2026, 11, 8, 23, 29, tzinfo=UTC))
+    return mixed_orders
+
+
+def test_revenue_totals_equal_the_export_of_the_same_range(more_orders):
+    report = revenue_report(start=date(2026, 11, 1), end=date(2026, 11, 30))
+    (total,) = report.total()
+    exported = export_totals(
+        export_rows(ExportFilter(date(2026, 11, 1), date(2026, 11, 30), REVENUE_STATUSES))
+    )
+    assert (total.count, total.gross, total.vat, total.net, total.refunds) == (
+        exported["count"],
+        exported["gross"],
+        exported["vat"],
+        exported["net"],
+        exported["refunded"],
+    )
+    assert total.count == 5
+    assert total.refunds == 1250
+
+
+def test_revenue_is_split_by_monaco_day_plan_and_method(more_orders):
+    report = revenue_report(start=date(2026, 11, 1), end=date(2026, 11, 30))
+    days = {line.day: line for line in report.total(lambda line: line.day)}
+    assert date(2026, 11, 9) in days and date(2026, 11, 8) not in days
+    assert days[date(2026, 11, 9)].gross == 666
+    assert days[date(2026, 11, 9)].vat == 35  # 666 * 5.5 / 105.5 = 34.7
+    methods = {line.label: line.gross for line in report.total(lambda line: line.method)}
+    assert methods == {"card": 1990 + 1491 + 1990 + 666, "alipay": 3000}
+
+
+def test_the_revenue_page_shows_the_same_totals_and_a_chart(finance_client, more_orders):
+    response = finance_client.get(
+        reverse("support:finance_revenue"), {"start": "2026-11-01", "end": "2026-11-30"}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    exported = export_totals(
+        export_rows(ExportFilter(date(2026, 11, 1), date(2026, 11, 30), REVENUE_STATUSES))
+    )
+    for key in ("gross", "vat", "net"):
+        assert f'data-cents="{exported[key]}"' in page
+    assert f'data-cents="{exported["refunded"]}"' in page
+    assert "<svg" in page and page.count("<rect") >= 5
+    assert "Alipay" in page or "alipay" in page
