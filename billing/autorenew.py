@@ -145,7 +145,10 @@ def auto_renewal_attempt(*, auto_renewal_id: int, now: datetime) -> Order | None
         _record(auto_renewal, state=State.ERROR, order=None, now=now)
         _failure_notice(auto_renewal=auto_renewal, order=None, state=State.ERROR)
         return None
-    _record(auto_renewal, state=State.PROCESSING, order=order, now=now)
+    # The wallet may have paid and a worker renewed already: never overwrite that success.
+    AutoRenewal.objects.filter(pk=auto_renewal.pk).exclude(
+        last_order=order, last_attempt_state=State.SUCCEEDED
+    ).update(last_attempt_state=State.PROCESSING, last_attempt_at=now, last_order=order, updated_at=now)
     if order.status == Order.Status.PAID:
         return order  # the wallet covered it; fulfilment is queued
     if settings.PAYMENTS_DEMO_MODE:

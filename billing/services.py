@@ -495,8 +495,8 @@ def order_fulfil(*, order_id: int, now: datetime) -> Order:
             order.last_error = ""
             order.save(update_fields=["last_error"])
         if order.origin == Order.Origin.AUTO_RENEWAL:
-            AutoRenewal.objects.filter(card_id=card.pk, last_order=order).update(
-                last_attempt_state=AutoRenewal.AttemptState.SUCCEEDED, updated_at=now
+            AutoRenewal.objects.filter(card_id=card.pk).update(
+                last_attempt_state=AutoRenewal.AttemptState.SUCCEEDED, last_order=order, updated_at=now
             )
         renewal_confirmation_send(order=order, card=card)
     logger.info("Order %s fulfilled: card %s valid until %s", order.number, card.pk, card.expires_at)
@@ -591,6 +591,7 @@ def order_refund(
     now: datetime,
 ) -> Refund:
     """Staff refund, full or partial, to the original method (a Stripe refund) or to wallet credit."""
+    order = Order.objects.get(pk=order.pk)  # what is left to refund, as of now
     if order.status not in (Status.PAID, Status.FULFILLED, Status.PARTIALLY_REFUNDED):
         raise BillingError(_("Only a paid order can be refunded."))
     if amount_cents <= 0 or amount_cents > order_refundable_cents(order=order):
@@ -654,7 +655,13 @@ def order_refund_record(
         order = _lock(order_id)
         if stripe_refund_id and Refund.objects.filter(stripe_refund_id=stripe_refund_id).exists():
             return None
-        amount_cents = min(amount_cents, order_refundable_cents(order=order))
+        refundable = order_refundable_cents(order=order)
+        if amount_cents > refundable and source == Refund.Source.STAFF:
+            raise BillingError(
+                _("The refund must be more than zero and no more than what is left to refund.")
+            )
+        # Stripe has already moved the money: record it, within what the order can still give back.
+        amount_cents = min(amount_cents, refundable)
         if amount_cents <= 0:
             return None
         refund = Refund.objects.create(
