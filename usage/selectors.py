@@ -33,10 +33,10 @@ def card_get_for_user(*, user, card_id: int) -> Card:
 
 
 def wallet_balance_cents(user) -> int:
-    """The account credit; 0 for a customer whose wallet has not been opened yet."""
-    from billing.models import Wallet  # billing depends on usage, not the other way round
+    """The account credit, as billing computes it (0 for a customer whose wallet is not open yet)."""
+    from billing import selectors as billing_selectors  # billing depends on usage, not the reverse
 
-    return Wallet.objects.filter(user=user).values_list("balance_cents", flat=True).first() or 0
+    return billing_selectors.wallet_balance_cents(user=user)
 
 
 @dataclass

@@ -192,3 +192,11 @@ def test_query_count_stays_constant_with_three_cards_and_ten_thousand_usage_reco
     assert response.status_code == 200
     html = response.content.decode()
     assert html.count(">Renew<") == 3
+
+
+def test_the_account_balance_shows_the_wallet_credit(client, owner):
+    from billing.models import Wallet
+
+    Wallet.objects.create(user=owner, balance_cents=1250)
+
+    assert "€12.50" in dashboard_html(client, owner)
