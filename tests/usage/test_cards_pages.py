@@ -112,3 +112,4 @@ def test_the_help_page_answers_the_common_questions_without_a_login(client):
     assert "any data you have not\n" not in body  # trimmed blocktranslate
     assert "used is forfeited" in body
     assert "Please do not pay a second time." in body
+    assert f'href="{reverse("support:ticket_new")}"' in body
