@@ -11,6 +11,7 @@ Extra arguments after `test` go to pytest (`python3 dev.py test -k healthz -x`).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -146,29 +147,52 @@ def manage(*args: str, env: dict[str, str], check: bool = True) -> int:
     return run([PYTHON, "manage.py", *args], env, check=check)
 
 
-def compile_translations(env: dict[str, str]) -> None:
+def translation_command() -> list[str] | None:
     # A fresh machine may lack GNU gettext: prefer the project's pure-Python compiler.
     if not list((ROOT / "locale").glob("*/LC_MESSAGES/*.po")):
         say("No translation catalogues yet (locale/*/LC_MESSAGES/*.po): nothing to compile")
     elif list(ROOT.glob("*/management/commands/compiletranslations.py")):
-        say("Compiling translations")
-        manage("compiletranslations", env=env)
+        return ["compiletranslations"]
     elif shutil.which("msgfmt"):
-        say("Compiling translations (GNU gettext)")
-        manage("compilemessages", "--ignore=.venv", "--ignore=var", env=env)
+        return ["compilemessages", "--ignore=.venv", "--ignore=var"]
     else:
         say("Skipping translations: no compiletranslations command and no msgfmt on PATH")
+    return None
+
+
+def compile_translations(env: dict[str, str]) -> None:
+    command = translation_command()
+    if command:
+        say("Compiling translations")
+        manage(*command, env=env)
+
+
+# Run the setup commands in one Django process: each separate start costs seconds.
+SETUP_SCRIPT = """
+import json, sys
+import django
+django.setup()
+from django.core.management import call_command
+for label, command in json.loads(sys.argv[1]):
+    print("\\033[1;34m==>\\033[0m " + label, flush=True)
+    call_command(*command)
+"""
 
 
 def prepare(env: dict[str, str]) -> None:
     make_var_dirs(env)
-    say("Applying database migrations")
-    manage("migrate", "--noinput", env=env)
-    compile_translations(env)
-    say("Collecting static files")
-    manage("collectstatic", "--noinput", "-v0", env=env)
-    say("Seeding demo data")
-    manage("seed_demo", env=env)
+    steps = [("Applying database migrations", ["migrate", "--noinput"])]
+    translations = translation_command()
+    if translations:
+        steps.append(("Compiling translations", translations))
+    steps += [
+        ("Collecting static files", ["collectstatic", "--noinput", "--verbosity", "0"]),
+        ("Seeding demo data", ["seed_demo"]),
+    ]
+    setup_env = {**env, "DJANGO_SETTINGS_MODULE": env.get("DJANGO_SETTINGS_MODULE", "portal.settings")}
+    code = subprocess.call([PYTHON, "-c", SETUP_SCRIPT, json.dumps(steps)], cwd=ROOT, env=setup_env)
+    if code != 0:
+        raise SystemExit(fail(f"setting up the portal failed (exit code {code})", code))
 
 
 # --- Commands ---------------------------------------------------------------------------------
