@@ -72,9 +72,13 @@ def owner_client(client, owner):
 
 
 @pytest.fixture
-def outsider_client(client, outsider):
-    client.force_login(outsider)
-    return client
+def outsider_client(outsider):
+    """A browser of its own, so the owner and the outsider can both be logged in within one test."""
+    from django.test import Client
+
+    outsider_browser = Client()
+    outsider_browser.force_login(outsider)
+    return outsider_browser
 
 
 def stripe_event(
