@@ -29,6 +29,15 @@ _NO_SMS_TYPES = {
     PhoneNumberType.UAN,
     PhoneNumberType.VOICEMAIL,
 }
+# Regions that share a calling code with a bigger neighbour, for which phonenumbers has no name.
+_MISSING_NAMES = {
+    "AC": _("Ascension Island"),
+    "BL": _("Saint Barthélemy"),
+    "EH": _("Western Sahara"),
+    "MF": _("Saint Martin"),
+    "TA": _("Tristan da Cunha"),
+    "XK": _("Kosovo"),
+}
 # Shown first in the country list: where our travellers' numbers mostly come from.
 _FIRST_REGIONS = ("MC", "FR", "IT")
 
@@ -81,6 +90,8 @@ def _country_choices(language: str) -> tuple[tuple[str, str], ...]:
     for region in phonenumbers.SUPPORTED_REGIONS:
         example = phonenumbers.example_number(region)
         name = geocoder.country_name_for_number(example, geocoder_language) if example else ""
+        if region in _MISSING_NAMES:
+            name = str(_MISSING_NAMES[region])
         code = phonenumbers.country_code_for_region(region)
         choices.append((region, f"{name or region} (+{code})"))
     first = [choice for region in _FIRST_REGIONS for choice in choices if choice[0] == region]

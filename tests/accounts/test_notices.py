@@ -1,9 +1,12 @@
+from pathlib import Path
+
 import pytest
 from django.core import mail
+from django.utils import translation
 
 from accounts import sms
 from accounts.models import Notification
-from accounts.services import NoticeError, notice_send, notification_resend
+from accounts.services import NoticeError, notice_send, notification_deliver, notification_resend
 from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -70,16 +73,46 @@ def test_it_respects_a_traveller_who_turned_email_off(sms_outbox, django_capture
     assert len(sms_outbox) == 1
 
 
-def test_it_renders_in_the_travellers_language(traveller, sms_outbox, django_capture_on_commit_callbacks):
+@pytest.fixture
+def probe_templates(settings):
+    # A tests-only notice kind whose templates print the language they were rendered in.
+    settings.TEMPLATES = [
+        {
+            **settings.TEMPLATES[0],
+            "DIRS": [Path(__file__).parent / "templates", *settings.TEMPLATES[0]["DIRS"]],
+        }
+    ]
+
+
+def test_it_renders_in_the_travellers_language(
+    traveller, sms_outbox, probe_templates, django_capture_on_commit_callbacks
+):
     traveller.language = "fr"
     traveller.save()
 
-    send(traveller, capture=django_capture_on_commit_callbacks)
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        notice_send(
+            user=traveller, kind="language_probe", key="1", context={"order_number": "MC-2026-000123"}
+        )
 
-    assert Notification.objects.filter(language="fr").count() == 2
-    with_catalogue = mail.outbox[0].subject != "Your account has been deleted"
-    if with_catalogue:  # French catalogue compiled: the subject is French
-        assert "compte" in mail.outbox[0].subject.lower()
+    [message] = mail.outbox
+    assert message.subject == "Subject in fr"
+    assert message.body.startswith("Text in fr for order MC-2026-000123: Mot de passe")
+    assert "<p>HTML in fr</p>" in message.alternatives[0][0]
+    assert [m.body for m in sms_outbox] == ["SMS in fr for order MC-2026-000123"]
+
+
+def test_the_language_is_the_one_chosen_when_the_notice_was_sent(traveller, probe_templates):
+    traveller.language = "zh-hans"
+    traveller.save()
+    notices = notice_send(user=traveller, kind="language_probe", key="1", context={"order_number": "1"})
+    traveller.language = "it"
+    traveller.save()
+
+    for notice in notices:  # the worker runs later
+        notification_deliver(notification_id=notice.pk)
+
+    assert mail.outbox[0].subject == "Subject in zh-hans"
 
 
 def test_it_refuses_a_context_that_is_not_json(traveller):

@@ -43,12 +43,17 @@ def test_a_landline_is_refused_because_it_cannot_receive_codes():
     assert "cannot receive text messages" in caught.value.messages[0]
 
 
-def test_the_message_is_in_the_travellers_language():
-    with translation.override("fr"), pytest.raises(ValidationError) as caught:
+@pytest.mark.parametrize("language", ["fr", "it", "zh-hans"])
+def test_the_message_is_in_the_travellers_language(language):
+    with pytest.raises(ValidationError) as english:
         phone_parse("12", "MC")
+    with translation.override(language):
+        with pytest.raises(ValidationError) as translated:
+            phone_parse("12", "MC")
+        message = str(translated.value.messages[0])  # lazy: read it while the language is active
 
-    # Translated when the French catalogue has the string; never empty, never a code.
-    assert caught.value.messages[0].strip()
+    assert message.strip()
+    assert message != str(english.value.messages[0])
 
 
 def test_the_field_reads_the_picked_country_and_the_number():
