@@ -90,22 +90,28 @@ class LedgerEntry(models.Model):
         SUSPENSION = "suspension", _("Suspension")
         RESUMPTION = "resumption", _("Resumption")
 
-    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="ledger_entries")
+    # Indexed by ("card", "created_at") below; a second index on card alone would slow usage ingestion.
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="ledger_entries", db_index=False)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     data_delta = models.BigIntegerField(_("data change (bytes)"), default=0)
     data_after = models.BigIntegerField(_("data remaining after (bytes)"))
     expires_before = models.DateTimeField(_("expiry before"), null=True, blank=True)
     expires_after = models.DateTimeField(_("expiry after"), null=True, blank=True)
     # What caused it. Orders live in billing, which depends on this app, so the order is held by id.
-    order_id = models.BigIntegerField(_("order id"), null=True, blank=True, db_index=True)
+    order_id = models.BigIntegerField(_("order id"), null=True, blank=True)
     usage_record = models.OneToOneField(
         "UsageRecord", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entry"
     )
     staff_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     reason = models.TextField(_("reason"), blank=True)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("ledger entry")
@@ -123,7 +129,19 @@ class LedgerEntry(models.Model):
                 name="ledger_one_forfeit_per_period",
             ),
         ]
-        indexes = [models.Index(fields=["card", "created_at"])]
+        # Usage writes a million entries a day with no order or staff member: partial indexes
+        # keep those rows out of indexes they never need.
+        indexes = [
+            models.Index(fields=["card", "created_at"]),
+            models.Index(
+                fields=["order_id"], condition=models.Q(order_id__isnull=False), name="ledger_order_idx"
+            ),
+            models.Index(
+                fields=["staff_user"],
+                condition=models.Q(staff_user__isnull=False),
+                name="ledger_staff_user_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.data_delta:+d} B on {self.card_id}"
@@ -132,8 +150,9 @@ class LedgerEntry(models.Model):
 class UsageRecord(models.Model):
     """A carrier usage record, applied once per record_id however often it is delivered."""
 
-    record_id = models.CharField(_("record id"), max_length=100, unique=True)
-    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="usage_records")
+    # Unique through Meta.constraints: one plain index (unique=True would add a LIKE index too).
+    record_id = models.CharField(_("record id"), max_length=100)
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="usage_records", db_index=False)
     start = models.DateTimeField(_("start"))
     end = models.DateTimeField(_("end"))
     bytes = models.BigIntegerField(_("bytes"))
@@ -144,6 +163,7 @@ class UsageRecord(models.Model):
     class Meta:
         verbose_name = _("usage record")
         verbose_name_plural = _("usage records")
+        constraints = [models.UniqueConstraint(fields=["record_id"], name="usage_record_id_unique")]
         indexes = [models.Index(fields=["card", "start"])]
 
     def __str__(self) -> str:
