@@ -8,11 +8,18 @@ class EmailVerificationStage(stages.EmailVerificationStage):
 
     allauth's own setting is global ("optional" here, since phone-only travellers have no email), so
     the choice is made per login: someone whose phone is verified may come in and verify the email
-    later; someone relying on an email must verify it first.
+    later; someone relying on an email must verify it first. Staff accounts are made by an
+    administrator (createsuperuser, the admin), who vouches for the address.
     """
 
     def handle(self):
         user = self.login.user
-        if user is not None and user.email and not user.phone_verified and not has_verified_email(user):
+        if (
+            user is not None
+            and user.email
+            and not user.is_staff
+            and not user.phone_verified
+            and not has_verified_email(user)
+        ):
             self.login.email_verification = EmailVerificationMethod.MANDATORY
         return super().handle()

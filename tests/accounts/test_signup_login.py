@@ -239,6 +239,15 @@ def test_an_email_only_account_must_be_verified_before_logging_in(client):
     assert mail.outbox[0].to == ["fresh@example.com"]
 
 
+def test_a_staff_account_made_by_an_administrator_logs_in_without_an_email_round_trip(client):
+    staff = UserFactory(email="ops@example.com", is_staff=True, password=PASSWORD)  # createsuperuser-style
+
+    response = login(client, "ops@example.com")
+
+    assert response.status_code == 302
+    assert logged_in_user(client) == staff
+
+
 def test_an_unverified_phone_is_verified_by_sms_at_login(client, sms_outbox):
     user = UserFactory(email=None, phone="+377612345678", phone_verified=False, password=PASSWORD)
 
