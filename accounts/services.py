@@ -79,10 +79,18 @@ def notification_resend(*, notification: Notification) -> Notification:
     """Support asks for a failed or sent notice to go out again on the same channel."""
     if notification.status == Notification.Status.PENDING:
         raise NoticeError("This notice is still waiting to be delivered.")
-    if not notification.recipient:
+    user = notification.user
+    if user is None or user.anonymised_at:
         raise NoticeError("This notice has no recipient any more (the account was deleted).")
+    # To where the customer can be reached today: they may have changed the address since.
+    if notification.channel == Notification.Channel.SMS:
+        recipient = user.phone if user.phone_verified else None
+    else:
+        recipient = user.email
+    if not recipient:
+        raise NoticeError(f"The customer has no {notification.get_channel_display()} address any more.")
     Notification.objects.filter(pk=notification.pk).update(
-        status=Notification.Status.PENDING, attempts=0, last_error="", claimed_until=None
+        status=Notification.Status.PENDING, attempts=0, last_error="", claimed_until=None, recipient=recipient
     )
     notification.refresh_from_db()
     _enqueue_delivery(notification.pk)

@@ -191,3 +191,28 @@ def test_a_notice_already_claimed_by_another_worker_is_not_sent_twice(
 
     assert notification_deliver(notification_id=email.pk) is False
     assert mail.outbox == []
+
+
+def test_a_resent_notice_goes_to_the_address_the_traveller_has_today(
+    traveller, django_capture_on_commit_callbacks
+):
+    send(traveller, capture=django_capture_on_commit_callbacks)
+    traveller.email = "new@example.com"
+    traveller.save()
+    email_notice = Notification.objects.get(channel="email")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notification_resend(notification=email_notice)
+
+    assert [m.to for m in mail.outbox] == [["anna@example.com"], ["new@example.com"]]
+
+
+def test_a_notice_of_a_deleted_account_cannot_be_resent(traveller, django_capture_on_commit_callbacks):
+    from accounts.services import user_anonymise
+
+    send(traveller, capture=django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        user_anonymise(user=traveller)
+
+    with pytest.raises(NoticeError, match="account was deleted"):
+        notification_resend(notification=Notification.objects.filter(kind="account_deleted").first())
