@@ -8,6 +8,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 
+def _shown(path: Path) -> Path:
+    base = Path(settings.BASE_DIR)
+    return path.relative_to(base) if path.is_relative_to(base) else path
+
+
 class Command(BaseCommand):
     help = "Compile the project's translation catalogues (.po to .mo) without GNU gettext."
 
@@ -37,7 +42,7 @@ class Command(BaseCommand):
             # Running processes may be reading the catalogue: swap the whole file in at once.
             os.replace(partial_path, mo_path)
             self.stdout.write(
-                f"{po_path.relative_to(settings.BASE_DIR)}: {len(catalogue.translated_entries())} translated, "
+                f"{_shown(po_path)}: {len(catalogue.translated_entries())} translated, "
                 f"{len(catalogue.untranslated_entries())} untranslated, {len(catalogue.fuzzy_entries())} fuzzy"
             )
         self.stdout.write(self.style.SUCCESS(f"Compiled {len(catalogues)} catalogue(s)."))
