@@ -15,3 +15,5 @@ CELERY_TASK_EAGER_PROPAGATES = True
 if not os.environ.get("REDIS_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+# WhiteNoise warns about a missing STATIC_ROOT on every request; tests serve from the finders.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
