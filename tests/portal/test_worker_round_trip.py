@@ -1,6 +1,10 @@
+import subprocess
+import sys
+
 import pytest
 from celery.result import EagerResult
 from django.core.cache import cache
+from django.db import connection
 
 from portal.lib.health import HEARTBEAT_CACHE_KEY, heartbeat_age_seconds
 from portal.tasks import heartbeat
@@ -31,3 +35,17 @@ def test_the_worker_comes_back_after_a_kill_minus_nine(celery_worker):
     assert celery_worker.pid != first_pid
     heartbeat.delay()
     wait_for(lambda: cache.get(HEARTBEAT_CACHE_KEY), timeout=20, what="a heartbeat after the restart")
+
+
+@pytest.mark.integration
+def test_broker_options_given_to_the_factory_reach_the_worker(celery_worker_factory):
+    worker = celery_worker_factory(transport_options={"visibility_timeout": 7}, pool="solo")
+
+    inspect = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; import django; django.setup(); "
+         "print(settings.CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'], settings.DATABASES['default']['NAME'])"],
+        env=worker.env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+
+    assert inspect.stdout.split() == ["7", connection.settings_dict["NAME"]]
+    assert worker.is_alive()
