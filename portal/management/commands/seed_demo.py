@@ -75,8 +75,8 @@ def seed_staff() -> list[Login]:
     finance.groups.add(finance_group)
     _user(email=ADMIN_EMAIL, name="Demo Admin", is_staff=True, is_superuser=True)
     return [
-        Login("Support agent", (SUPPORT_EMAIL,), DEMO_PASSWORD, "/"),
-        Login("Finance", (FINANCE_EMAIL,), DEMO_PASSWORD, "/"),
+        Login("Support agent", (SUPPORT_EMAIL,), DEMO_PASSWORD, "/admin/"),
+        Login("Finance", (FINANCE_EMAIL,), DEMO_PASSWORD, "/support/finance/export/"),
         Login("Administrator", (ADMIN_EMAIL,), DEMO_PASSWORD, "/admin/"),
     ]
 
