@@ -13,7 +13,6 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.models import AutoRenewal, Order, Refund, Wallet, WalletEntry, WebhookEvent
 from support import actions
-from support.selectors import order_renewal_state
 from support.admin_mixins import (
     AuditedAdmin,
     ReadOnlyAdmin,
@@ -22,6 +21,7 @@ from support.admin_mixins import (
     StaffAction,
     StaffActionsAdmin,
 )
+from support.selectors import order_renewal_state
 from usage.display import format_gb, format_monaco_datetime, format_money
 
 STUCK_AFTER = timedelta(hours=24)

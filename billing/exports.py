@@ -15,8 +15,8 @@ from itertools import islice
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum, Value
-from django.db.models.functions import Cast, Coalesce, NullIf, TruncDate
+from django.db.models import BigIntegerField, CharField, Count, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast, Coalesce, NullIf, TruncDate, TruncSecond
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import Order, Refund
@@ -80,8 +80,10 @@ MONEY_COLUMNS = {
 _FIELDS = (
     "id",
     "number",
-    "created_at",
-    "paid_at",
+    "created_utc",
+    "created_monaco",
+    "paid_utc",
+    "paid_monaco",
     "customer_id",
     "customer__name",
     "export_email",
@@ -145,10 +147,20 @@ def orders_in_range(export_filter: ExportFilter) -> QuerySet[Order]:
     return orders
 
 
+def _wall_clock_text(field_name: str, zone: ZoneInfo):
+    """'2026-11-25 18:05:00' in `zone`, formatted by the database: a million rows need no Python
+    datetime objects (parsing and formatting them would cost more than the whole query)."""
+    return Cast(TruncSecond(field_name, tzinfo=zone), CharField())
+
+
 def _export_queryset(export_filter: ExportFilter):
     return (
         orders_in_range(export_filter)
         .annotate(
+            created_utc=_wall_clock_text("created_at", UTC),
+            created_monaco=_wall_clock_text("created_at", MONACO),
+            paid_utc=_wall_clock_text("paid_at", UTC),
+            paid_monaco=_wall_clock_text("paid_at", MONACO),
             # The customer as they were when paying; their current details if not recorded.
             export_email=Coalesce(NullIf("customer_email", Value("")), "customer__email", Value("")),
             export_phone=Coalesce(NullIf("customer_phone", Value("")), "customer__phone", Value("")),
@@ -158,12 +170,18 @@ def _export_queryset(export_filter: ExportFilter):
     )
 
 
+_CENTS_TEXT: dict[int, str] = {}
+
+
 def _cents(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}" if cents >= 0 else f"-{_cents(-cents)}"
-
-
-def _stamp(value: datetime | None, zone: ZoneInfo) -> str:
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    """12345 -> '123.45'. Prices repeat across orders, so each amount is formatted once."""
+    try:
+        return _CENTS_TEXT[cents]
+    except KeyError:
+        text = f"{cents // 100}.{cents % 100:02d}" if cents >= 0 else f"-{_cents(-cents)}"
+        if len(_CENTS_TEXT) < 100_000:
+            _CENTS_TEXT[cents] = text
+        return text
 
 
 def neutralise(value: str) -> str:
@@ -172,12 +190,14 @@ def neutralise(value: str) -> str:
 
 def _refund_dates(order_ids: list[int]) -> dict[int, str]:
     dates: dict[int, list[str]] = {}
-    for order_id, created_at in (
+    refunds = (
         Refund.objects.filter(order_id__in=order_ids)
+        .annotate(created_utc=_wall_clock_text("created_at", UTC))
         .order_by("created_at", "id")
-        .values_list("order_id", "created_at")
-    ):
-        dates.setdefault(order_id, []).append(_stamp(created_at, UTC))
+        .values_list("order_id", "created_utc")
+    )
+    for order_id, created_utc in refunds:
+        dates.setdefault(order_id, []).append(created_utc)
     return {order_id: "; ".join(stamps) for order_id, stamps in dates.items()}
 
 
@@ -190,8 +210,10 @@ def export_rows(export_filter: ExportFilter, *, money_as=_cents) -> Iterator[lis
         for (
             order_id,
             number,
-            created_at,
-            paid_at,
+            created_utc,
+            created_monaco,
+            paid_utc,
+            paid_monaco,
             customer_id,
             customer_name,
             email,
@@ -217,10 +239,10 @@ def export_rows(export_filter: ExportFilter, *, money_as=_cents) -> Iterator[lis
             vat = vat_cents_of(gross, rate_bp)
             yield [
                 neutralise(number or ""),
-                _stamp(created_at, UTC),
-                _stamp(created_at, MONACO),
-                _stamp(paid_at, UTC),
-                _stamp(paid_at, MONACO),
+                created_utc,
+                created_monaco,
+                paid_utc or "",
+                paid_monaco or "",
                 customer_id if customer_id is not None else "",
                 neutralise(customer_name or ""),
                 neutralise(email),
@@ -235,7 +257,7 @@ def export_rows(export_filter: ExportFilter, *, money_as=_cents) -> Iterator[lis
                 money_as(wallet_credit),
                 money_as(charged),
                 money_as(gross),
-                f"{rate_bp // 100}.{rate_bp % 100:02d}",
+                _cents(rate_bp),
                 money_as(vat),
                 money_as(gross - vat),
                 currency,

@@ -10,6 +10,8 @@ from billing.models import Order
 
 class Command(BaseCommand):
     help = "Export orders (one row per order) to CSV or XLSX, for scheduled finance exports."
+    # A scheduled job: the system checks load every URL and template module for nothing here.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--from", dest="start", required=True, help="First Monaco day, YYYY-MM-DD")
