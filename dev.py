@@ -206,7 +206,8 @@ def wait_until_served(url: str, started: float, process: subprocess.Popen) -> No
                 if response.status == 200:
                     break
         except (urllib.error.URLError, OSError):
-            time.sleep(0.3)
+            pass
+        time.sleep(0.3)
     else:
         return
     banner(url, f"first page served {time.monotonic() - started:.0f} s after start")
@@ -224,7 +225,7 @@ def banner(url: str, note: str) -> None:
     line = "=" * 72
     print(
         f"\n\033[1;32m{line}\n  Portal: {url}/   ({note})\n"
-        f"  Logins: printed above by seed_demo (password monaco-demo-2026)\n"
+        f"  Logins: printed above by seed_demo, with their password\n"
         f"  Mail and SMS codes: printed in this terminal, also saved in var/mail/ and var/sms/\n"
         f"  Admin:  {url}/admin/     Health: {url}/healthz     Stop: Ctrl-C\n{line}\033[0m\n",
         flush=True,
