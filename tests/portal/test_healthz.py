@@ -109,8 +109,3 @@ def test_it_is_503_when_no_heartbeat_was_ever_recorded(client):
     assert response.json()["heartbeat"]["ok"] is False
     assert response.json()["heartbeat"]["age_seconds"] is None
     assert "worker and beat" in response.json()["heartbeat"]["detail"]
-
-
-def test_the_heartbeat_task_is_scheduled_by_beat(settings):
-    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert "portal.tasks.heartbeat" in scheduled
