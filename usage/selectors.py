@@ -1,6 +1,8 @@
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.core.cache import cache
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.http import Http404
@@ -9,6 +11,7 @@ from usage.display import monaco_zone
 from usage.models import Card, LedgerEntry, UsageRecord
 
 CHART_DAYS = 14
+CHART_CACHE_SECONDS = 6 * 3600
 BADGES = {
     Card.State.NEVER_ACTIVATED: "never",
     Card.State.ACTIVE: "active",
@@ -76,6 +79,8 @@ class UsageChart:
     total: int = 0
     peak: int = 0
     bars: list[dict] = field(default_factory=list)
+    # Identifies the drawing: the rendered SVG and table are cached under it (content-addressed).
+    fingerprint: str = ""
 
 
 def card_summary(*, card: Card, now: datetime) -> CardSummary:
@@ -102,25 +107,50 @@ def monaco_today(now: datetime) -> date:
     return now.astimezone(monaco_zone()).date()
 
 
-def usage_by_monaco_day(
-    *, card_ids: list[int], now: datetime, days: int = CHART_DAYS
+def _usage_by_monaco_day_query(
+    *, card_ids: list[int], since: datetime, now: datetime
 ) -> dict[int, dict[date, int]]:
-    """Bytes used per card per Monaco calendar day over the last `days` days, summed by the database."""
-    if not card_ids:
-        return {}
-    zone = monaco_zone()
-    first_day = monaco_today(now) - timedelta(days=days - 1)
-    since = datetime.combine(first_day, datetime.min.time(), tzinfo=zone)
     rows = (
         UsageRecord.objects.filter(card_id__in=card_ids, start__gte=since, start__lte=now)
-        .annotate(day=TruncDate("start", tzinfo=zone))
+        .annotate(day=TruncDate("start", tzinfo=monaco_zone()))
         .values("card_id", "day")
         .annotate(total=Sum("bytes"))
         .order_by()
     )
-    totals: dict[int, dict[date, int]] = {}
+    totals: dict[int, dict[date, int]] = {card_id: {} for card_id in card_ids}
     for row in rows:
-        totals.setdefault(row["card_id"], {})[row["day"]] = row["total"] or 0
+        totals[row["card_id"]][row["day"]] = row["total"] or 0
+    return totals
+
+
+def usage_by_monaco_day(
+    *, cards: list[Card], now: datetime, days: int = CHART_DAYS
+) -> dict[int, dict[date, int]]:
+    """Bytes used per card per Monaco calendar day over the last `days` days, summed by the database.
+
+    Cached per card until its usage changes: every usage write (usage/feeds.py) moves the card's
+    `usage_updated_at`, which is part of the key, and so does the day, so the cache needs no purging.
+    """
+    if not cards:
+        return {}
+    first_day = monaco_today(now) - timedelta(days=days - 1)
+    keys = {
+        card.pk: f"usage-days:v1:{card.pk}:{card.usage_updated_at.isoformat() if card.usage_updated_at else '-'}"
+        f":{first_day.isoformat()}:{days}"
+        for card in cards
+    }
+    cached = cache.get_many(list(keys.values()))
+    totals = {card_id: cached[key] for card_id, key in keys.items() if key in cached}
+    missing = [card_id for card_id in keys if card_id not in totals]
+    if missing:
+        since = datetime.combine(first_day, datetime.min.time(), tzinfo=monaco_zone())
+        fresh = _usage_by_monaco_day_query(card_ids=missing, since=since, now=now)
+        # Only cards with a usage timestamp are cached: without one, nothing marks a change.
+        cache.set_many(
+            {keys[card.pk]: fresh[card.pk] for card in cards if card.pk in fresh and card.usage_updated_at},
+            timeout=CHART_CACHE_SECONDS,
+        )
+        totals.update(fresh)
     return totals
 
 
@@ -139,6 +169,9 @@ def usage_chart(*, per_day: dict[date, int], now: datetime, days: int = CHART_DA
     chart = UsageChart(
         days=series, total=sum(item.bytes for item in series), peak=max(item.bytes for item in series)
     )
+    chart.fingerprint = hashlib.sha256(
+        repr([(item.day, item.bytes) for item in series]).encode()
+    ).hexdigest()[:32]
     slot = CHART_WIDTH / days
     drawable = CHART_BOTTOM - CHART_TOP
     for index, item in enumerate(series):
@@ -172,7 +205,7 @@ class Dashboard:
 def dashboard_get(*, user, now: datetime) -> Dashboard:
     """Everything on the dashboard in a fixed number of queries, however many cards and records."""
     cards = list(cards_for_user(user=user))
-    per_card = usage_by_monaco_day(card_ids=[card.pk for card in cards], now=now)
+    per_card = usage_by_monaco_day(cards=cards, now=now)
     combined: dict[date, int] = {}
     for totals in per_card.values():
         for day, used in totals.items():
@@ -193,7 +226,7 @@ class CardDetail:
 
 
 def card_detail_get(*, card: Card, now: datetime, limit: int = 20) -> CardDetail:
-    per_day = usage_by_monaco_day(card_ids=[card.pk], now=now).get(card.pk, {})
+    per_day = usage_by_monaco_day(cards=[card], now=now).get(card.pk, {})
     return CardDetail(
         summary=card_summary(card=card, now=now),
         chart=usage_chart(per_day=per_day, now=now),

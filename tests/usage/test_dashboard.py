@@ -200,3 +200,29 @@ def test_the_account_balance_shows_the_wallet_credit(client, owner):
     Wallet.objects.create(user=owner, balance_cents=1250)
 
     assert "€12.50" in dashboard_html(client, owner)
+
+
+def test_the_chart_shows_new_usage_as_soon_as_the_carrier_feed_delivers_it(client, owner):
+    from usage.feeds import usage_records_apply
+
+    card = OwnedCardFactory(
+        owner=owner, expires_at=NOW + timedelta(days=5), period_started_at=NOW - timedelta(days=2)
+    )
+    assert "0.7 GB used since" not in dashboard_html(client, owner)
+
+    usage_records_apply(
+        records=[
+            {
+                "record_id": "cdr-1",
+                "iccid": card.iccid,
+                "start": (NOW - timedelta(hours=2)).isoformat(),
+                "end": (NOW - timedelta(hours=1)).isoformat(),
+                "bytes": 700_000_000,
+            }
+        ],
+        now=NOW,
+    )
+
+    html = dashboard_html(client, owner)
+    assert "0.7 GB used since" in html
+    assert "Usage updated 0 minutes ago" in html

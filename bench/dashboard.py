@@ -1,0 +1,195 @@
+"""Dashboard throughput under gunicorn, against a trivial authenticated view in the same run.
+
+A customer with 3 cards and 10,000 usage records; concurrent keep-alive clients hit the dashboard,
+then `/bench/ping/` (login required, returns "ok") on the same gunicorn. Prints requests per second,
+p50 and p99 for both and the ratio dashboard / trivial (target >= 0.6).
+
+    .venv/bin/python bench/dashboard.py [--clients 8] [--seconds 10] [--workers 2] [--threads 4]
+"""
+
+import argparse
+import http.client
+import multiprocessing
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ledger_benchdb import ROOT, throwaway_database
+
+TARGET_RATIO = 0.6
+# Shared by this process (which signs the session) and gunicorn (which reads it).
+SECRET_KEY = "bench-only-secret-key-not-for-production-0123456789"
+GB = 1_000_000_000
+
+
+def seed() -> str:
+    """The customer, their cards and usage; returns a session cookie for them."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.utils import timezone
+
+    from usage.iccid import iccid_with_check_digit
+    from usage.models import Card, UsageRecord
+
+    now = timezone.now()
+    user = get_user_model().objects.create_user(email="bench@example.com", password="bench-password")
+    cards = [
+        Card.objects.create(
+            iccid=iccid_with_check_digit(f"89377990000000000{number}"),
+            activation_code=f"LPA:1$smdp.example.net$BENCH-{number}",
+            owner=user,
+            period_allowance=5 * GB,
+            data_remaining=(number + 1) * GB,
+            period_started_at=now - timedelta(days=2),
+            expires_at=now + timedelta(days=number * 3 - 1),
+            usage_updated_at=now - timedelta(minutes=20),
+        )
+        for number in range(3)
+    ]
+    UsageRecord.objects.bulk_create(
+        [
+            UsageRecord(
+                record_id=f"bench-{number}",
+                card=cards[number % 3],
+                start=now - timedelta(minutes=2 * number + 2),
+                end=now - timedelta(minutes=2 * number + 1),
+                bytes=1_000_000 + number,
+            )
+            for number in range(10_000)
+        ],
+        batch_size=2000,
+    )
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_up(port: int, cookie: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/bench/ping/", headers={"Cookie": cookie})
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("gunicorn did not answer in time")
+
+
+def client(port: int, path: str, cookie: str, seconds: float, queue) -> None:
+    latencies = []
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    end = time.monotonic() + seconds
+    errors = 0
+    while time.monotonic() < end:
+        started = time.perf_counter()
+        try:
+            connection.request("GET", path, headers={"Cookie": cookie, "Accept-Language": "en"})
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                errors += 1
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            continue
+        latencies.append(time.perf_counter() - started)
+    queue.put((latencies, errors))
+
+
+def load(port: int, path: str, cookie: str, clients: int, seconds: float) -> dict:
+    queue = multiprocessing.Queue()
+    processes = [
+        multiprocessing.Process(target=client, args=(port, path, cookie, seconds, queue))
+        for _ in range(clients)
+    ]
+    for process in processes:
+        process.start()
+    latencies, errors = [], 0
+    for _ in processes:
+        got, failed = queue.get()
+        latencies.extend(got)
+        errors += failed
+    for process in processes:
+        process.join()
+    latencies.sort()
+    return {
+        "rps": len(latencies) / seconds,
+        "p50": statistics.median(latencies) * 1000 if latencies else float("nan"),
+        "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else float("nan"),
+        "errors": errors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    options = parser.parse_args()
+    os.environ["SECRET_KEY"] = SECRET_KEY
+
+    with throwaway_database("portal_bench_dashboard"):
+        cookie = seed()
+        port = free_port()
+        environment = {
+            **os.environ,
+            "DEBUG": "false",
+            "SECRET_KEY": SECRET_KEY,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "false",
+            "DJANGO_SETTINGS_MODULE": "dashboard_settings",
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "bench"), str(ROOT)]),
+        }
+        command = [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{port}"]
+        command += ["--workers", str(options.workers), "--worker-class", "gthread"]
+        command += ["--threads", str(options.threads), "--log-level", "warning"]
+        server = subprocess.Popen(command, cwd=ROOT, env=environment)
+        try:
+            wait_until_up(port, cookie)
+            # Warm both paths (template loading, connections) before measuring.
+            load(port, "/", cookie, 2, 1)
+            load(port, "/bench/ping/", cookie, 2, 1)
+            dashboard = load(port, "/", cookie, options.clients, options.seconds)
+            trivial = load(port, "/bench/ping/", cookie, options.clients, options.seconds)
+        finally:
+            server.terminate()
+            server.wait(10)
+
+    ratio = dashboard["rps"] / trivial["rps"] if trivial["rps"] else 0
+    print(
+        f"gunicorn gthread: {options.workers} workers x {options.threads} threads; {options.clients} clients"
+    )
+    print(f"{'view':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
+    for name, result in (("dashboard (3 cards)", dashboard), ("trivial, logged in", trivial)):
+        print(
+            f"{name:<22}{result['rps']:>10.1f}{result['p50']:>10.1f}{result['p99']:>10.1f}{result['errors']:>8}"
+        )
+    verdict = "ok" if ratio >= TARGET_RATIO else "BELOW TARGET"
+    print(f"ratio dashboard / trivial: {ratio:.2f} (target >= {TARGET_RATIO}) {verdict}")
+    if dashboard["errors"] or trivial["errors"]:
+        raise SystemExit("some requests failed")
+
+
+if __name__ == "__main__":
+    main()
