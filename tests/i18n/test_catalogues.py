@@ -95,9 +95,10 @@ def test_the_catalogues_hold_every_string_in_the_code(tmp_path):
 class TestCompiledCatalogues:
     def test_django_reads_the_compiled_chinese_french_and_italian_strings(self):
         expected = {"zh-hans": "我的数据卡", "fr": "Vos cartes data", "it": "Le tue schede dati"}
+        translate = translation.gettext  # another name, so makemessages does not collect the test string
         for language, text in expected.items():
             with translation.override(language):
-                assert translation.gettext("Your data cards") == text
+                assert translate("Your data cards") == text
 
     def test_plural_forms_follow_each_language(self):
         message = "%(count)s free eSIM profile in stock."
