@@ -1,0 +1,108 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from allauth.account.models import EmailAddress
+from django.urls import reverse
+
+from accounts.models import Notification
+from billing.models import Order, Wallet, WalletEntry
+from support.models import Ticket
+from tests.support.factories import CardFactory, OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def frozen_time():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def test_the_customer_page_shows_cards_orders_wallet_notices_and_login_addresses(agent_client, customer):
+    card = CardFactory(
+        owner=customer, expires_at=datetime(2026, 12, 3, 13, 5, tzinfo=UTC), data_remaining=6_200_000_000
+    )
+    order = OrderFactory(customer=customer, card=card)
+    wallet = Wallet.objects.create(user=customer, balance_cents=1234)
+    WalletEntry.objects.create(
+        wallet=wallet, kind="goodwill", amount_cents=1234, balance_after_cents=1234, reason="Outage"
+    )
+    Notification.objects.create(
+        user=customer,
+        kind="renewal_confirmation",
+        channel="sms",
+        dedupe_key="n1",
+        recipient="+37761234567",
+        language="en",
+    )
+    EmailAddress.objects.create(user=customer, email="carla.work@example.com", verified=True, primary=False)
+    Ticket.objects.create(user=customer, topic="payment")
+
+    page = agent_client.get(reverse("admin:accounts_user_change", args=[customer.pk])).content.decode()
+    assert card.iccid in page
+    assert "3 Dec 2026, 14:05 (Monaco time, CET)" in page
+    assert "6.2 GB" in page
+    assert order.number in page
+    assert "€12.34" in page and "Outage" in page
+    assert "renewal_confirmation" in page and "+37761234567" in page
+    assert "carla.work@example.com" in page
+    assert "A payment or refund" in page
+    assert reverse("admin:accounts_user_staff_action", args=[customer.pk, "goodwill"]) in page
+
+
+@pytest.mark.parametrize(
+    ("attention", "expected"),
+    [
+        ("paid_not_renewed", {"paid_recent", "paid_stuck"}),
+        ("stuck", {"paid_stuck", "flagged"}),
+        ("disputed", {"disputed"}),
+    ],
+)
+def test_order_filters_find_what_needs_attention(agent_client, customer, attention, expected):
+    orders = {
+        "fine": OrderFactory(customer=customer),
+        "paid_recent": OrderFactory(
+            customer=customer, status="paid", fulfilled_at=None, created_at=NOW - timedelta(minutes=5)
+        ),
+        "paid_stuck": OrderFactory(
+            customer=customer, status="paid", fulfilled_at=None, created_at=NOW - timedelta(hours=30)
+        ),
+        "flagged": OrderFactory(customer=customer, status="pending", paid_at=None, flagged_at=NOW),
+        "disputed": OrderFactory(customer=customer, status="disputed"),
+    }
+    response = agent_client.get(reverse("admin:billing_order_changelist"), {"attention": attention})
+    found = {name for name, order in orders.items() if order in response.context["cl"].result_list}
+    assert found == expected
+
+
+def test_orders_filter_by_status_and_payment_method(agent_client, customer):
+    alipay = OrderFactory(customer=customer, payment_method_type="alipay")
+    OrderFactory(customer=customer, payment_method_type="card")
+    refunded = OrderFactory(customer=customer, status=Order.Status.REFUNDED, refunded_amount_cents=1990)
+    changelist = reverse("admin:billing_order_changelist")
+    assert list(agent_client.get(changelist, {"method": "alipay"}).context["cl"].result_list) == [alipay]
+    assert list(agent_client.get(changelist, {"status__exact": "refunded"}).context["cl"].result_list) == [
+        refunded
+    ]
+    by_date = agent_client.get(changelist, {"created_at__gte": "2026-11-20", "created_at__lt": "2026-11-21"})
+    assert by_date.status_code == 200
+
+
+def test_stripe_ids_link_to_the_stripe_dashboard(agent_client, customer):
+    order = OrderFactory(customer=customer, stripe_payment_intent_id="pi_3Abc", stripe_customer_id="cus_9")
+    page = agent_client.get(reverse("admin:billing_order_change", args=[order.pk])).content.decode()
+    assert 'href="https://dashboard.stripe.com/test/payments/pi_3Abc"' in page
+    assert 'href="https://dashboard.stripe.com/test/customers/cus_9"' in page
+
+
+def test_an_order_page_shows_its_renewal_state(agent_client, customer):
+    order = OrderFactory(
+        customer=customer, status="paid", fulfilled_at=None, created_at=NOW - timedelta(hours=30)
+    )
+    page = agent_client.get(reverse("admin:billing_order_change", args=[order.pk])).content.decode()
+    assert "Paid but NOT renewed for over 24 hours" in page
+    assert reverse("admin:billing_order_staff_action", args=[order.pk, "retry-fulfilment"]) in page
+    assert reverse("admin:billing_order_staff_action", args=[order.pk, "refund"]) in page
