@@ -182,6 +182,8 @@ ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = True
 ACCOUNT_REAUTHENTICATION_REQUIRED = True
+# "Your password was changed", "your email was changed": a hijacked account does not go unnoticed.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 # allauth's limits, stated here so they are visible; the admin login goes through allauth's login
 # view (accounts.views.admin_login), so "login_failed" protects it too.
 ACCOUNT_RATE_LIMITS = {

@@ -195,3 +195,6 @@ def test_a_traveller_changes_the_password(signed_in, traveller):
     assert response.status_code == 302
     traveller.refresh_from_db()
     assert traveller.check_password(new_password)
+    [notice] = mail.outbox
+    assert notice.to == ["demo@example.com"]
+    assert "password" in notice.subject.lower()
