@@ -15,6 +15,7 @@ from itertools import islice
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import BigIntegerField, CharField, Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Coalesce, NullIf, TruncDate, TruncSecond
 from django.utils.translation import gettext_lazy as _
@@ -202,7 +203,20 @@ def _refund_dates(order_ids: list[int]) -> dict[int, str]:
 
 
 def export_rows(export_filter: ExportFilter, *, money_as=_cents) -> Iterator[list]:
-    """One list of cells per order, in COLUMNS order. Text is neutralised against formula injection."""
+    """One list of cells per order, in COLUMNS order. Text is neutralised against formula injection.
+
+    In a transaction, so PostgreSQL streams from a plain server-side cursor (outside one, Django
+    declares it WITH HOLD and the server materialises the whole result first), planned for the
+    whole result rather than for the first rows (the cursor default).
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+        yield from _export_rows(export_filter, money_as=money_as)
+
+
+def _export_rows(export_filter: ExportFilter, *, money_as) -> Iterator[list]:
     rows = _export_queryset(export_filter).iterator(chunk_size=CHUNK_SIZE)
     while chunk := list(islice(rows, CHUNK_SIZE)):
         refunded_ids = [row[0] for row in chunk if row[-1]]
