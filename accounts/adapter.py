@@ -1,12 +1,18 @@
+import logging
+
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.phone import PhoneNumberField, phone_parse
-from accounts.sms import send_sms
+from accounts.sms import SMSError, send_sms
+
+logger = logging.getLogger(__name__)
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -57,7 +63,16 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def _send_sms(self, phone: str, template: str, context: dict) -> None:
         context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
-        send_sms(phone, render_to_string(template, context).strip())
+        try:
+            send_sms(phone, render_to_string(template, context).strip())
+        except SMSError:
+            # The person sees the code page and can ask for a new code; a 500 page would help nobody.
+            logger.exception("Could not send an SMS to %s", phone)
+            if self.request is not None:
+                messages.error(
+                    self.request,
+                    _("We could not send the text message just now. Please ask for a new code in a minute."),
+                )
 
     def send_verification_code_sms(self, user, phone: str, code: str, **kwargs) -> None:
         self._send_sms(phone, "sms/verification_code.txt", {"code": code})

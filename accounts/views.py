@@ -1,3 +1,4 @@
+import logging
 import time
 from urllib.parse import urlencode
 
@@ -19,6 +20,9 @@ from django.views.decorators.http import require_POST
 from accounts import services
 from accounts.forms import DeleteAccountForm, PreferencesForm
 from accounts.phone import phone_display
+from accounts.sms import SMSError
+
+logger = logging.getLogger(__name__)
 
 DELETE_CODE_SESSION_KEY = "accounts_delete_code"
 DELETE_CODE_TIMEOUT_SECONDS = 15 * 60
@@ -80,7 +84,12 @@ def delete_account(request: HttpRequest) -> HttpResponse:
         if not ratelimit.consume(request, action="delete_account_code", user=user):
             messages.error(request, _("Too many codes asked for. Please wait a few minutes."))
             return redirect("accounts:delete")
-        code = services.user_send_confirmation_code(user=user)
+        try:
+            code = services.user_send_confirmation_code(user=user)
+        except (services.NoticeError, SMSError, OSError):
+            logger.exception("Could not send an account deletion code to user %s", user.pk)
+            messages.error(request, _("We could not send you a code just now. Please try again in a minute."))
+            return redirect("accounts:delete")
         request.session[DELETE_CODE_SESSION_KEY] = {"user_id": user.pk, "code": code, "at": time.time()}
         messages.info(request, _("We sent you a code. Type it below to confirm."))
         return redirect("accounts:delete")

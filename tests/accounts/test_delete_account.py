@@ -202,3 +202,33 @@ def test_an_account_is_deleted_only_once(traveller):
 
     with pytest.raises(ValueError, match="already been deleted"):
         user_anonymise(user=traveller)
+
+
+class BrokenSMSBackend:
+    def send(self, message):
+        from accounts.sms import SMSError
+
+        raise SMSError("provider down")
+
+
+def test_a_failed_code_sms_is_explained_not_a_crash(client, traveller, settings):
+    settings.SMS_BACKEND = "tests.accounts.test_delete_account.BrokenSMSBackend"
+    client.force_login(traveller)
+
+    response = client.post(reverse("accounts:delete"), {"action": "send_code"}, follow=True)
+
+    assert response.status_code == 200
+    assert "could not send you a code" in response.content.decode()
+
+
+@pytest.mark.parametrize("with_password", [True, False])
+def test_the_delete_page_offers_the_right_way_to_confirm(client, traveller, with_password):
+    if not with_password:
+        traveller.set_unusable_password()
+        traveller.save()
+    client.force_login(traveller)
+
+    page = client.get(reverse("accounts:delete")).content.decode()
+
+    assert ('name="password"' in page) is with_password
+    assert "Send me a code" in page or "Confirm with a code instead" in page

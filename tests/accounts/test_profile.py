@@ -198,3 +198,15 @@ def test_a_traveller_changes_the_password(signed_in, traveller):
     [notice] = mail.outbox
     assert notice.to == ["demo@example.com"]
     assert "password" in notice.subject.lower()
+
+
+def test_a_traveller_without_a_password_is_offered_to_set_one(client):
+    user = UserFactory(email=None, phone="+377612345678", phone_verified=True)
+    user.set_unusable_password()
+    user.save()
+    client.force_login(user)
+
+    page = client.get(reverse("accounts:profile")).content.decode()
+
+    assert reverse("account_set_password") in page
+    assert "+377 6 12 34 56 78" in page

@@ -414,3 +414,35 @@ def test_a_reset_needs_an_email_or_a_phone(client):
     assert "Give an email address or a mobile phone number" in str(
         response.context["form"].non_field_errors()
     )
+
+
+class BrokenSMSBackend:
+    def send(self, message):
+        from accounts.sms import SMSError
+
+        raise SMSError("provider down")
+
+
+def test_a_failed_sms_at_signup_is_explained_and_a_new_code_can_be_asked_for(client, settings):
+    settings.SMS_BACKEND = "tests.accounts.test_signup_login.BrokenSMSBackend"
+
+    response = signup(client, phone="06 12 34 56 78")
+    page = client.get(response["Location"])
+
+    assert page.status_code == 200
+    assert "could not send the text message" in page.content.decode()
+    assert page.context["can_resend"]
+
+
+def test_a_mistyped_number_can_be_corrected_on_the_code_page(client, sms_outbox):
+    signup(client, phone="06 12 34 56 79")
+
+    client.post(
+        reverse("account_verify_phone"),
+        {"action": "change", "phone_country": "MC", "phone_number": "06 12 34 56 78"},
+    )
+    client.post(reverse("account_verify_phone"), {"code": code_in(sms_outbox[-1].body)})
+
+    user = User.objects.get()
+    assert (user.phone, user.phone_verified) == ("+377612345678", True)
+    assert [sms.to for sms in sms_outbox] == ["+377612345679", "+377612345678"]
