@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from support.services import audit_record, object_snapshot
 from usage import ledger
@@ -148,7 +149,7 @@ def staff_order_resend_confirmation(*, actor, order, reason: str) -> list:
     from billing.services import renewal_confirmation_send
 
     if order.status not in ("fulfilled", "partially_refunded") or order.card_id is None:
-        raise StaffActionError("Only a renewed order has a confirmation to resend.")
+        raise StaffActionError(_("Only a renewed order has a confirmation to resend."))
     notices = list(
         Notification.objects.filter(
             user_id=order.customer_id,
@@ -166,7 +167,7 @@ def staff_order_resend_confirmation(*, actor, order, reason: str) -> list:
             Notification.objects.filter(dedupe_key__startswith=f"renewal_confirmation:order:{order.pk}:")
         )
     if not notices:
-        raise StaffActionError("The customer has no email address or phone to send it to.")
+        raise StaffActionError(_("The customer has no email address or phone to send it to."))
     audit_record(
         actor=actor,
         action="order_resend_confirmation",
@@ -194,7 +195,9 @@ def staff_order_retry_fulfilment(*, actor, order, reason: str):
     )
     if order.fulfilled_at is None:
         raise StaffActionError(
-            order.last_error or f"Order {order.number} is still not renewed ({order.status})."
+            order.last_error
+            or _("Order %(number)s is still not renewed (%(status)s).")
+            % {"number": order.number, "status": order.get_status_display()}
         )
     return order
 
@@ -246,7 +249,7 @@ def staff_webhook_rerun(*, actor, event, reason: str):
             before=before,
             after=object_snapshot(event, EVENT_FIELDS),
         )
-        raise StaffActionError(f"The handler failed again: {error}") from error
+        raise StaffActionError(_("The handler failed again: %(error)s") % {"error": error}) from error
     audit_record(
         actor=actor,
         action="webhook_rerun",

@@ -4,6 +4,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from support.models import AuditEntry, Ticket, TicketMessage
 
@@ -88,7 +89,7 @@ def ticket_answer(*, ticket: Ticket, staff_user, body: str) -> TicketMessage:
     from accounts.services import notice_send
 
     if ticket.status == Ticket.Status.CLOSED:
-        raise TicketClosedError("This ticket is closed; reopen it before answering.")
+        raise TicketClosedError(_("This ticket is closed; reopen it before answering."))
     now = timezone.now()
     with transaction.atomic():
         before = object_snapshot(ticket, ["status"])
@@ -112,19 +113,3 @@ def ticket_answer(*, ticket: Ticket, staff_user, body: str) -> TicketMessage:
         context={"ticket_id": ticket.pk, "body": body},
     )
     return message
-
-
-@transaction.atomic
-def ticket_close(*, ticket: Ticket, staff_user, reason: str) -> Ticket:
-    before = object_snapshot(ticket, ["status"])
-    Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.CLOSED)
-    ticket.status = Ticket.Status.CLOSED
-    audit_record(
-        actor=staff_user,
-        action="ticket_close",
-        obj=ticket,
-        reason=reason,
-        before=before,
-        after={"status": "closed"},
-    )
-    return ticket
