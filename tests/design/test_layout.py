@@ -74,3 +74,27 @@ def test_page_templates_have_no_inline_styles_or_scripts():
         assert not re.search(r"<style\b|\sstyle=\"", text), f"{template}: inline style"
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), f"{template}: inline script"
         assert not re.search(r"(src|href)=\"(https?:)?//", text), f"{template}: third-party host"
+
+
+def test_a_form_sent_without_its_security_token_gets_a_plain_explanation(db):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(reverse("account_login"), {"login": "a@example.com"})
+
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "Nothing was changed" in html
+    assert 'class="site-header"' in html
+
+
+def test_a_denied_page_explains_itself_in_the_product_look(rf, db):
+    from django.contrib.auth.models import AnonymousUser
+    from django.core.exceptions import PermissionDenied
+    from django.views.defaults import permission_denied
+
+    request = rf.get("/somewhere/")
+    request.user = AnonymousUser()
+    response = permission_denied(request, PermissionDenied())
+
+    assert response.status_code == 403
+    assert "You are not allowed to see this page" in response.content.decode()
