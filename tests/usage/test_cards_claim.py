@@ -1,5 +1,6 @@
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from tests.usage.card_factories import InventoryCardFactory, OwnedCardFactory
 from usage.services import (
@@ -12,6 +13,14 @@ from usage.services import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # Messages are compared in English; a request in another test may have left another language active.
+    with translation.override("en"):
+        yield
+
 
 GENERIC = "We could not add this card. Check the ICCID and the claim code printed with it, and try again."
 

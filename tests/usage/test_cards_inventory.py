@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 
 from tests.usage.card_factories import InventoryCardFactory, OwnedCardFactory
 from usage.iccid import iccid_with_check_digit
@@ -17,6 +18,14 @@ from usage.services import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # Messages are compared in English; a request in another test may have left another language active.
+    with translation.override("en"):
+        yield
+
 
 ICCID_A = iccid_with_check_digit("893770000000000011")
 ICCID_B = iccid_with_check_digit("893770000000000012")
