@@ -17,6 +17,17 @@ def _billing_db(transactional_db):
 
 
 @pytest.fixture(autouse=True)
+def _celery_eagerness_restored():
+    # The shared celery_worker fixture turns eager mode off and may not restore it; later tests
+    # here rely on eager tasks, so put back what was there before each test.
+    from portal.celery import app
+
+    eager = app.conf.task_always_eager
+    yield
+    app.conf.task_always_eager = eager
+
+
+@pytest.fixture(autouse=True)
 def _sms_outbox():
     sms.outbox.clear()
     yield
