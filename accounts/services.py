@@ -27,17 +27,22 @@ class NoticeDeliveryError(NoticeError):
 # --- Notices ----------------------------------------------------------------------------------
 
 
-def _notice_channels(user: User) -> list[tuple[str, str]]:
+def _notice_channels(user: User, *, always_email: bool) -> list[tuple[str, str]]:
     channels = []
-    if user.email and user.notify_email:
+    if user.email and (user.notify_email or always_email):
         channels.append((Notification.Channel.EMAIL, user.email))
     if user.phone and user.phone_verified and user.notify_sms:
         channels.append((Notification.Channel.SMS, user.phone))
     return channels
 
 
-def notice_send(*, user: User, kind: str, key: str, context: dict) -> list[Notification]:
+def notice_send(
+    *, user: User, kind: str, key: str, context: dict, always_email: bool = False
+) -> list[Notification]:
     """Queue one notice per channel the user chose. A repeated (kind, key) is skipped: at most once.
+
+    `always_email=True` is for what the customer must get whatever they chose (a renewal
+    confirmation: "email always when an address is known"); SMS still follows their choice.
 
     Templates: emails/<kind>.subject.txt, emails/<kind>.txt, emails/<kind>.html, sms/<kind>.txt.
     `context` is stored as JSON and rendered later by a worker in the user's language, so it holds
@@ -50,7 +55,7 @@ def notice_send(*, user: User, kind: str, key: str, context: dict) -> list[Notif
 
     created = []
     language = user.language or settings.LANGUAGE_CODE
-    for channel, recipient in _notice_channels(user):
+    for channel, recipient in _notice_channels(user, always_email=always_email):
         try:
             with transaction.atomic():
                 notification = Notification.objects.create(

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def traveller():
-    return UserFactory(email="anna@example.com", phone="+37761234567", phone_verified=True, notify_sms=True)
+    return UserFactory(email="anna@example.com", phone="+377612345678", phone_verified=True, notify_sms=True)
 
 
 def send(user, key="1", kind="account_deleted", capture=None):
@@ -32,7 +32,7 @@ def test_it_sends_one_notice_per_chosen_channel(traveller, sms_outbox, django_ca
     html, mimetype = mail.outbox[0].alternatives[0]
     assert mimetype == "text/html"
     assert "<h1>Your account has been deleted</h1>" in html
-    assert [m.to for m in sms_outbox] == ["+37761234567"]
+    assert [m.to for m in sms_outbox] == ["+377612345678"]
     assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
 
 
@@ -56,7 +56,7 @@ def test_a_different_key_is_a_different_notice(traveller, django_capture_on_comm
 
 
 def test_it_skips_sms_without_a_verified_phone(sms_outbox, django_capture_on_commit_callbacks):
-    user = UserFactory(phone="+37761234567", phone_verified=False, notify_sms=True)
+    user = UserFactory(phone="+377612345678", phone_verified=False, notify_sms=True)
 
     notices = send(user, capture=django_capture_on_commit_callbacks)
 
@@ -65,7 +65,7 @@ def test_it_skips_sms_without_a_verified_phone(sms_outbox, django_capture_on_com
 
 
 def test_it_respects_a_traveller_who_turned_email_off(sms_outbox, django_capture_on_commit_callbacks):
-    user = UserFactory(phone="+37761234567", phone_verified=True, notify_sms=True, notify_email=False)
+    user = UserFactory(phone="+377612345678", phone_verified=True, notify_sms=True, notify_email=False)
 
     send(user, capture=django_capture_on_commit_callbacks)
 
@@ -82,6 +82,19 @@ def probe_templates(settings):
             "DIRS": [Path(__file__).parent / "templates", *settings.TEMPLATES[0]["DIRS"]],
         }
     ]
+
+
+def test_a_confirmation_that_must_reach_the_traveller_goes_by_email_whatever_they_chose(
+    sms_outbox, django_capture_on_commit_callbacks
+):
+    user = UserFactory(notify_email=False, phone="+377612345678", phone_verified=True, notify_sms=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notices = notice_send(user=user, kind="account_deleted", key="1", context={}, always_email=True)
+
+    assert [n.channel for n in notices] == ["email"]
+    assert len(mail.outbox) == 1
+    assert sms_outbox == []
 
 
 def test_it_renders_in_the_travellers_language(

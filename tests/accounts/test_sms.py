@@ -58,11 +58,11 @@ def provider(settings):
 
 
 def test_the_http_backend_posts_the_message_to_the_provider(provider):
-    sms.send_sms("+37761234567", "Your code is 123456")
+    sms.send_sms("+377612345678", "Your code is 123456")
 
     [request] = provider.requests
     assert request["path"] == "/2010-04-01/Accounts/AC1/Messages.json"
-    assert request["form"] == {"To": "+37761234567", "From": "MonacoData", "Body": "Your code is 123456"}
+    assert request["form"] == {"To": "+377612345678", "From": "MonacoData", "Body": "Your code is 123456"}
     assert request["authorization"] == "Basic " + base64.b64encode(b"AC1:secret-token").decode()
 
 
@@ -70,7 +70,7 @@ def test_the_http_backend_raises_a_clear_error_when_the_provider_refuses(provide
     provider.status = 400
 
     with pytest.raises(sms.SMSError, match=r"HTTP 400 .*invalid To"):
-        sms.send_sms("+37761234567", "hello")
+        sms.send_sms("+377612345678", "hello")
 
 
 def test_the_http_backend_raises_a_clear_error_when_the_provider_is_unreachable(provider, settings):
@@ -78,7 +78,7 @@ def test_the_http_backend_raises_a_clear_error_when_the_provider_is_unreachable(
     settings.SMS_API_URL = provider.url
 
     with pytest.raises(sms.SMSError, match="unreachable"):
-        sms.send_sms("+37761234567", "hello")
+        sms.send_sms("+377612345678", "hello")
 
 
 def test_the_http_backend_needs_a_url(settings):
@@ -86,22 +86,22 @@ def test_the_http_backend_needs_a_url(settings):
     settings.SMS_API_URL = ""
 
     with pytest.raises(sms.SMSError, match="SMS_API_URL"):
-        sms.send_sms("+37761234567", "hello")
+        sms.send_sms("+377612345678", "hello")
 
 
 def test_the_console_backend_prints_and_files_each_message(settings, tmp_path, capsys):
     settings.SMS_BACKEND = "accounts.sms.ConsoleFileBackend"
     settings.SMS_FILE_PATH = tmp_path / "sms"
 
-    sms.send_sms("+37761234567", "Your code is 654321")
+    sms.send_sms("+377612345678", "Your code is 654321")
 
     [saved] = list((tmp_path / "sms").glob("*.txt"))
     assert "Your code is 654321" in saved.read_text()
-    assert "+37761234567" in saved.read_text()
+    assert "+377612345678" in saved.read_text()
     assert "Your code is 654321" in capsys.readouterr().out
 
 
 def test_the_memory_backend_keeps_messages_for_tests(sms_outbox):
-    sms.send_sms("+37761234567", "hello")
+    sms.send_sms("+377612345678", "hello")
 
-    assert [(m.to, m.body) for m in sms_outbox] == [("+37761234567", "hello")]
+    assert [(m.to, m.body) for m in sms_outbox] == [("+377612345678", "hello")]
