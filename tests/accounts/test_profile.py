@@ -210,3 +210,20 @@ def test_a_traveller_without_a_password_is_offered_to_set_one(client):
 
     assert reverse("account_set_password") in page
     assert "+377 6 12 34 56 78" in page
+
+
+def test_an_unverified_phone_can_be_verified_from_the_phone_page(client, sms_outbox):
+    user = UserFactory(email="mail@example.com", phone="+377612345678", phone_verified=False)
+    user.set_unusable_password()  # nothing to re-authenticate with
+    user.save()
+    client.force_login(user)
+
+    page = client.get(reverse("account_change_phone")).content.decode()
+    assert "+377 6 12 34 56 78" in page
+    assert "Send me a code to verify it" in page
+
+    client.post(reverse("account_change_phone"), {"action": "verify"})
+    client.post(reverse("account_verify_phone"), {"code": code_in(sms_outbox[0].body)})
+
+    user.refresh_from_db()
+    assert (user.phone, user.phone_verified) == ("+377612345678", True)
