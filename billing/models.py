@@ -171,6 +171,16 @@ class Order(models.Model):
         return (gross * self.vat_rate_bp * 2 + (10000 + self.vat_rate_bp)) // (2 * (10000 + self.vat_rate_bp))
 
     @property
+    def plan_period_label(self) -> str:
+        from plans.models import Plan
+
+        return (
+            str(Plan.Period(self.plan_period).label)
+            if self.plan_period in Plan.Period.values
+            else self.plan_period
+        )
+
+    @property
     def vat_percent(self) -> str:
         return f"{self.vat_rate_bp / 100:g}"
 
