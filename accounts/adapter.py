@@ -1,3 +1,4 @@
+import contextlib
 import logging
 
 from allauth.account.adapter import DefaultAccountAdapter
@@ -47,10 +48,9 @@ class AccountAdapter(DefaultAccountAdapter):
         self.set_phone(user, phone, True)
 
     def get_user_by_phone(self, phone: str):
-        try:
+        # A number we would not accept today is looked up exactly as given.
+        with contextlib.suppress(ValidationError):
             phone = phone_parse(phone)
-        except ValidationError:
-            pass  # not a number we would accept today; look it up exactly as given
         return User.objects.filter(phone=phone).first()
 
     def clean_phone(self, phone: str) -> str:
