@@ -1,9 +1,11 @@
 import json
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.template.loader import render_to_string
 from django.utils.html import format_html
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import Order, Wallet
@@ -11,6 +13,10 @@ from support.admin_mixins import AUDIT_REASON_FIELD, AuditedAdmin, ReadOnlyAdmin
 from support.models import AuditEntry, ExportJob, Ticket, TicketMessage
 from support.selectors import order_renewal_state
 from support.services import TicketClosedError, ticket_answer
+
+admin.site.site_header = format_lazy(_("{site} staff"), site=settings.SITE_NAME)
+admin.site.site_title = admin.site.site_header
+admin.site.index_title = _("Support desk and finance")
 
 
 @admin.register(AuditEntry)

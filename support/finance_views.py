@@ -205,6 +205,22 @@ def revenue_chart(days: list) -> dict:
     }
 
 
+def _every_day(days: list, start: date, end: date) -> list:
+    """The chart shows quiet days as empty bars rather than leaving them out (up to a year)."""
+    from billing.exports import RevenueLine
+
+    if not days or (end - start).days > 370:
+        return days
+    by_day = {line.day: line for line in days}
+    currency = days[0].currency
+    span = range((end - start).days + 1)
+    return [
+        by_day.get(start + timedelta(days=offset))
+        or RevenueLine(day=start + timedelta(days=offset), plan="", method="", currency=currency)
+        for offset in span
+    ]
+
+
 @finance_required("support.finance_revenue")
 @require_GET
 def revenue(request: HttpRequest) -> HttpResponse:
@@ -217,6 +233,7 @@ def revenue(request: HttpRequest) -> HttpResponse:
         end: date = form.cleaned_data["end"]
         report = revenue_report(start=start, end=end)
         days = sorted(report.total(lambda line: line.day), key=lambda line: line.day)
+        chart_days = _every_day(days, start, end)
         context.update(
             {
                 "report": report,
@@ -228,7 +245,7 @@ def revenue(request: HttpRequest) -> HttpResponse:
                     report.total(lambda line: line.method or "—"), key=lambda line: line.label
                 ),
                 "totals": report.total(),
-                "chart": revenue_chart(days),
+                "chart": revenue_chart(chart_days),
                 "revenue_statuses": [Order.Status(status).label for status in REVENUE_STATUSES],
             }
         )
