@@ -227,3 +227,12 @@ def test_an_unverified_phone_can_be_verified_from_the_phone_page(client, sms_out
 
     user.refresh_from_db()
     assert (user.phone, user.phone_verified) == ("+377612345678", True)
+
+
+def test_pages_to_change_email_or_phone_carry_no_inline_style_the_csp_would_block(signed_in, traveller):
+    reauthenticate(signed_in)
+    signed_in.post(reverse("account_email"), {"action_add": "", "email": "pending@example.com"})
+
+    for url in (reverse("account_email"), reverse("account_change_phone")):
+        page = signed_in.get(url).content.decode()
+        assert "style=" not in page, url
