@@ -1,7 +1,10 @@
-"""Settings for the dashboard benchmark: the portal as deployed, with a baseline view added."""
+"""Settings for the dashboard benchmark: the portal as deployed, with baseline views added."""
+
+from pathlib import Path
 
 from portal.settings import *  # noqa: F403
 
 ROOT_URLCONF = "dashboard_urls"
+TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], Path(__file__).resolve().parent / "templates"]  # noqa: F405
 # No collectstatic in a benchmark run: serve static names unhashed.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405

@@ -1,7 +1,8 @@
-"""The portal's URLs plus one trivial authenticated view, the benchmark's baseline."""
+"""The portal's URLs plus two trivial authenticated views, the benchmark's baselines."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
+from django.shortcuts import render
 from django.urls import include, path
 
 
@@ -10,4 +11,10 @@ def ping(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
-urlpatterns = [path("bench/ping/", ping), path("", include("portal.urls"))]
+@login_required
+def page(request):
+    """The portal's page shell (header, navigation, footer) around one heading."""
+    return render(request, "bench/page.html")
+
+
+urlpatterns = [path("bench/ping/", ping), path("bench/page/", page), path("", include("portal.urls"))]
