@@ -20,8 +20,8 @@ def ticket_for_user_or_404(*, user, ticket_id: int) -> Ticket:
     return get_object_or_404(tickets_for_user(user=user), pk=ticket_id)
 
 
-def order_renewal_state(order: Order) -> str:
-    """What support needs to know in one line: has the card been renewed for this order?"""
+def order_renewal_state(order: Order, *, for_traveller: bool = False) -> str:
+    """In one line: has the card been renewed for this order?"""
     now = timezone.now()
     if order.status == Order.Status.FULFILLED:
         card = order.card
@@ -34,6 +34,8 @@ def order_renewal_state(order: Order) -> str:
     if order.status == Order.Status.PAID:
         waited = now - (order.paid_at or now)
         if waited > STUCK_AFTER:
+            if for_traveller:
+                return gettext("Payment received; the renewal has not been applied yet. Support is on it.")
             return gettext("Paid but NOT renewed for over 24 hours")
         return gettext("Paid, renewal in progress")
     return order.get_status_display()

@@ -54,6 +54,8 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
         "ticket": ticket,
         "thread": ticket.messages.all(),
         "form": form,
-        "renewal_state": selectors.order_renewal_state(ticket.order) if ticket.order else None,
+        "renewal_state": selectors.order_renewal_state(ticket.order, for_traveller=True)
+        if ticket.order
+        else None,
     }
     return render(request, "support/ticket_detail.html", context)
