@@ -1,4 +1,5 @@
 import json
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -11,9 +12,14 @@ from django.utils import timezone, translation
 from accounts import sms
 from accounts.models import Notification, User
 
+logger = logging.getLogger(__name__)
+
 # A worker holds a notice this long; a crashed worker's claim lapses and another may deliver it.
 # Longer than the Celery hard time limit, so a live worker never loses its claim mid-send.
 NOTICE_CLAIM_SECONDS = 300
+# Older than this and still pending with no live claim: its task was lost (all retries of a
+# failing provider are over within about 8 minutes, see accounts.tasks).
+NOTICE_STALE_AFTER = timedelta(minutes=15)
 
 
 class NoticeError(Exception):
@@ -75,9 +81,34 @@ def notice_send(
 
 
 def _enqueue_delivery(notification_id: int) -> None:
+    transaction.on_commit(lambda: _deliver_later(notification_id))
+
+
+def _deliver_later(notification_id: int) -> None:
+    from kombu.exceptions import OperationalError
+
     from accounts.tasks import notification_deliver
 
-    transaction.on_commit(lambda: notification_deliver.delay(notification_id))
+    try:
+        notification_deliver.delay(notification_id)
+    except OperationalError:
+        # Broker down: the row is committed and notifications_requeue_stale will send it later.
+        logger.exception("Could not queue notice %s; the periodic sweep will", notification_id)
+
+
+def notifications_requeue_stale(*, now: datetime) -> int:
+    """Queue again the notices nobody is working on that should have gone out long ago.
+
+    A lost broker message or a worker killed mid-send leaves a notice pending; its claim (if any)
+    has lapsed. Retries with backoff finish well within NOTICE_STALE_AFTER, so this never races them.
+    """
+    stale = Notification.objects.filter(
+        status=Notification.Status.PENDING, created_at__lt=now - NOTICE_STALE_AFTER
+    ).filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    ids = list(stale.values_list("pk", flat=True)[:500])
+    for notification_id in ids:
+        _deliver_later(notification_id)
+    return len(ids)
 
 
 def notification_resend(*, notification: Notification) -> Notification:

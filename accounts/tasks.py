@@ -1,6 +1,7 @@
 import logging
 
 from celery import shared_task
+from django.utils import timezone
 
 from accounts import services
 from accounts.models import Notification
@@ -31,3 +32,8 @@ def notification_deliver(self, notification_id: int) -> None:
         raise self.retry(exc=error, countdown=_backoff_seconds(attempts)) from error
     except services.NoticeError:
         logger.exception("Notice %s cannot be delivered", notification_id)
+
+
+@shared_task
+def notifications_requeue_stale() -> int:
+    return services.notifications_requeue_stale(now=timezone.now())

@@ -229,3 +229,50 @@ def test_a_notice_of_a_deleted_account_cannot_be_resent(traveller, django_captur
 
     with pytest.raises(NoticeError, match="account was deleted"):
         notification_resend(notification=Notification.objects.filter(kind="account_deleted").first())
+
+
+def test_a_notice_whose_task_was_lost_is_sent_by_the_periodic_sweep(traveller, time_machine):
+    from accounts.tasks import notifications_requeue_stale
+
+    time_machine.move_to("2026-11-25 10:00:00+00:00")
+    notice_send(user=traveller, kind="account_deleted", key="lost", context={})  # on_commit never runs
+    time_machine.move_to("2026-11-25 10:05:00+00:00")
+    assert notifications_requeue_stale() == 0  # young: its task may still be on its way
+
+    time_machine.move_to("2026-11-25 10:20:00+00:00")
+    assert notifications_requeue_stale() == 2
+
+    assert len(mail.outbox) == 1
+    assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_the_sweep_leaves_a_notice_a_live_worker_holds(traveller, time_machine):
+    from django.utils import timezone
+
+    from accounts.services import notification_claim, notifications_requeue_stale
+
+    time_machine.move_to("2026-11-25 10:00:00+00:00")
+    notices = notice_send(user=traveller, kind="account_deleted", key="held", context={})
+    time_machine.move_to("2026-11-25 10:20:00+00:00")
+    notification_claim(notification_id=notices[0].pk, now=timezone.now())
+
+    assert notifications_requeue_stale(now=timezone.now()) == 1
+
+
+def test_a_broker_that_is_down_does_not_lose_the_notice(
+    traveller, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    from accounts.tasks import notification_deliver as task
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Connection refused")
+
+    monkeypatch.setattr(task, "delay", broker_down)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notices = notice_send(user=traveller, kind="account_deleted", key="1", context={})
+
+    assert len(notices) == 2
+    assert set(Notification.objects.values_list("status", flat=True)) == {"pending"}
