@@ -85,3 +85,37 @@ def test_the_dashboard_reads_well_on_a_phone_in_english_and_chinese(
     assert page.locator("meter").first.is_visible()
     _no_sideways_scroll(page)
     screenshot(page, "zh-hans")
+
+
+def test_a_traveller_without_a_card_adds_the_one_they_bought_from_the_empty_dashboard(
+    make_phone_page, login_with_password, screenshot, django_user_model
+):
+    from allauth.account.models import EmailAddress
+
+    from tests.usage.card_factories import InventoryCardFactory
+
+    user = django_user_model.objects.create_user(email="new@example.com", password=PASSWORD, language="en")
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    card = InventoryCardFactory(claim_code="K7QX9P")
+    page = make_phone_page()
+    login_with_password(page, login="new@example.com", password=PASSWORD)
+    page.goto("/")
+
+    assert page.get_by_role("heading", name="No data card yet").is_visible()
+    _no_sideways_scroll(page)
+    screenshot(page, "empty")
+
+    page.get_by_role("link", name="Add a card I have").click()
+    page.get_by_label("ICCID").fill(" ".join(card.iccid[i : i + 4] for i in range(0, len(card.iccid), 4)))
+    page.get_by_label("Claim code").fill("WRONG1")
+    page.get_by_role("button", name="Add card").click()
+    assert page.get_by_role("alert").inner_text().startswith("We could not add this card.")
+    _no_sideways_scroll(page)
+    screenshot(page, "claim-error")
+
+    page.get_by_label("Claim code").fill("k7qx9p")
+    page.get_by_role("button", name="Add card").click()
+    page.wait_for_url(re.compile(r"/cards/\d+/$"))
+    assert page.get_by_text(f"Card {card.iccid} is now in your account.").is_visible()
+    _no_sideways_scroll(page)
+    screenshot(page, "card-detail")

@@ -87,6 +87,10 @@ def test_a_card_never_activated_says_how_to_start(client, owner):
     assert ">Not activated yet<" in html
     assert "Not started: choose a plan to activate this card." in html
     assert "No usage reported yet" in html
+    assert ">Choose a plan<" in html
+    assert ">Renew<" not in html
+    assert "No data used in the last 14 days." in html
+    assert "<svg viewBox" not in html
 
 
 def test_the_gauge_is_a_labelled_meter(client, owner):
