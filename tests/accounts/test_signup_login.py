@@ -446,3 +446,24 @@ def test_a_mistyped_number_can_be_corrected_on_the_code_page(client, sms_outbox)
     user = User.objects.get()
     assert (user.phone, user.phone_verified) == ("+377612345678", True)
     assert [sms.to for sms in sms_outbox] == ["+377612345679", "+377612345678"]
+
+
+def test_a_reset_by_both_email_and_phone_asks_to_pick_one(client, traveller, sms_outbox):
+    response = client.post(
+        reverse("account_reset_password"),
+        {"email": "demo@example.com", "phone_country": "MC", "phone_number": "06 12 34 56 78"},
+    )
+
+    assert response.status_code == 200
+    assert "not both" in str(response.context["form"].non_field_errors())
+    assert sms_outbox == []
+    assert mail.outbox == []
+
+
+def test_a_login_code_needs_an_email_or_a_phone(client):
+    response = client.post(reverse("account_request_login_code"), {"email": "", "phone_number": ""})
+
+    assert response.status_code == 200
+    assert "Give an email address or a mobile phone number" in str(
+        response.context["form"].non_field_errors()
+    )
