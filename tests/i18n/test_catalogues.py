@@ -83,7 +83,7 @@ def test_the_catalogues_hold_every_string_in_the_code(tmp_path):
     fresh = polib.pofile(str(tmp_path / "src" / "locale" / "fr" / "LC_MESSAGES" / "django.po"))
 
     def keys(catalogue):
-        return {(entry.msgctxt, entry.msgid) for entry in _live_entries(catalogue)}
+        return {(entry.msgctxt or "", entry.msgid) for entry in _live_entries(catalogue)}
 
     missing = keys(fresh) - keys(_catalogue("fr"))
     assert not missing, (
