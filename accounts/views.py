@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 DELETE_CODE_SESSION_KEY = "accounts_delete_code"
 DELETE_CODE_TIMEOUT_SECONDS = 15 * 60
+DELETE_CODE_MAX_ATTEMPTS = 3
 
 
 def _set_language_cookie(response: HttpResponse, language: str) -> None:
@@ -102,6 +103,17 @@ def delete_account(request: HttpRequest) -> HttpResponse:
             logout(request)
             messages.success(request, _("Your account has been deleted. Thank you for travelling with us."))
             return redirect("account_login")
+        if form.has_error("password") or form.has_error("code"):
+            # Guessing is limited like allauth's re-authentication; a code dies after 3 wrong tries.
+            stored["failed"] = stored.get("failed", 0) + 1
+            if stored["failed"] >= DELETE_CODE_MAX_ATTEMPTS:
+                request.session.pop(DELETE_CODE_SESSION_KEY, None)
+                expected_code = None
+            elif stored.get("code"):
+                request.session[DELETE_CODE_SESSION_KEY] = stored
+            if not ratelimit.consume(request, action="reauthenticate", user=user):
+                messages.error(request, _("Too many attempts. Please wait a few minutes."))
+                return redirect("accounts:profile")
     else:
         form = DeleteAccountForm(user=user, expected_code=expected_code)
     context = {

@@ -232,3 +232,28 @@ def test_the_delete_page_offers_the_right_way_to_confirm(client, traveller, with
 
     assert ('name="password"' in page) is with_password
     assert "Send me a code" in page or "Confirm with a code instead" in page
+
+
+def test_a_code_stops_working_after_three_wrong_tries(client, traveller, sms_outbox):
+    client.force_login(traveller)
+    client.post(reverse("accounts:delete"), {"action": "send_code"})
+    code = re.search(r"\b(\d{6})\b", sms_outbox[0].body).group(1)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(3):
+        delete(client, code=wrong)
+
+    response = delete(client, code=code)
+
+    assert response.status_code == 200
+    assert User.objects.get(pk=traveller.pk).anonymised_at is None
+
+
+def test_password_guessing_on_the_delete_page_is_limited(client, traveller):
+    client.force_login(traveller)
+    for _ in range(10):
+        assert delete(client, password="guess").status_code == 200
+
+    response = delete(client, password="guess again")
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:profile")
