@@ -230,3 +230,12 @@ def test_the_chart_shows_new_usage_as_soon_as_the_carrier_feed_delivers_it(clien
     html = dashboard_html(client, owner)
     assert "0.7 GB used since" in html
     assert "Usage updated 0 minutes ago" in html
+
+
+def test_a_suspended_card_says_so_and_points_to_support(client, owner):
+    OwnedCardFactory(owner=owner, suspended_at=NOW - timedelta(hours=1))
+
+    html = dashboard_html(client, owner)
+
+    assert ">Suspended<" in html
+    assert "This card is suspended. Please contact support." in html
