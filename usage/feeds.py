@@ -213,27 +213,36 @@ def _apply_staged(chunk: list[tuple[int, ParsedRecord]], *, now: datetime) -> Us
         time_type = "timestamp with time zone" if postgres else "text"
         cursor.execute(
             f"CREATE TEMPORARY TABLE {STAGING} (seq bigint, record_id varchar(100), iccid varchar(22),"
-            f" card_id bigint, start {time_type}, {q_end} {time_type}, bytes bigint)"
+            f" start {time_type}, {q_end} {time_type}, bytes bigint)"
         )
         rows = (
             (seq, r.record_id, r.iccid, adapt(r.start), adapt(r.end), r.bytes)
             for seq, (_, r) in enumerate(chunk)
         )
         _load(cursor, rows, postgres=postgres, q_end=q_end)
+        if postgres:
+            cursor.execute(f"ANALYZE {STAGING}")
 
         cursor.execute(
-            f"UPDATE {STAGING} SET card_id = (SELECT c.id FROM {card_table} c WHERE c.iccid = {STAGING}.iccid)"
+            f"SELECT s.record_id, s.iccid FROM {STAGING} s"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {card_table} c WHERE c.iccid = s.iccid)"
         )
-        cursor.execute(f"SELECT record_id, iccid FROM {STAGING} WHERE card_id IS NULL")
-        for record_id, iccid in cursor.fetchall():
-            result.failures.append(
-                RecordFailure(record_id, "unknown_iccid", f"No card has ICCID {iccid}.", index_of[record_id])
+        unknown = cursor.fetchall()
+        if unknown:
+            for record_id, iccid in unknown:
+                result.failures.append(
+                    RecordFailure(
+                        record_id, "unknown_iccid", f"No card has ICCID {iccid}.", index_of[record_id]
+                    )
+                )
+            cursor.execute(
+                f"DELETE FROM {STAGING}"
+                f" WHERE NOT EXISTS (SELECT 1 FROM {card_table} c WHERE c.iccid = {STAGING}.iccid)"
             )
-        cursor.execute(f"DELETE FROM {STAGING} WHERE card_id IS NULL")
 
         if postgres:
             cursor.execute(
-                f"SELECT c.id FROM {card_table} c WHERE c.id IN (SELECT card_id FROM {STAGING})"
+                f"SELECT c.id FROM {card_table} c WHERE c.iccid IN (SELECT iccid FROM {STAGING})"
                 " ORDER BY c.id FOR UPDATE OF c"
             )
         cursor.execute(
@@ -261,32 +270,43 @@ def _apply_staged(chunk: list[tuple[int, ParsedRecord]], *, now: datetime) -> Us
             f"  CASE WHEN w.remaining - w.cumulative > 0 THEN w.remaining - w.cumulative ELSE 0 END AS data_after,"
             f"  CASE WHEN w.remaining - w.cumulative + w.drawn > 0"
             f"   THEN w.remaining - w.cumulative + w.drawn ELSE 0 END AS data_before"
-            f" FROM (SELECT s.seq, s.record_id, s.card_id, s.start, s.{q_end} AS finish, s.bytes,"
+            f" FROM (SELECT s.seq, s.record_id, c.id AS card_id, s.start, s.{q_end} AS finish, s.bytes,"
             f"  c.expires_at, c.data_remaining AS remaining, {category} AS category, {drawn} AS drawn,"
-            f"  SUM({drawn}) OVER (PARTITION BY s.card_id ORDER BY s.start, s.seq"
+            f"  SUM({drawn}) OVER (PARTITION BY c.id ORDER BY s.start, s.seq"
             f"   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cumulative"
-            f"  FROM {STAGING} s JOIN {card_table} c ON c.id = s.card_id) w"
+            f"  FROM {STAGING} s JOIN {card_table} c ON c.iccid = s.iccid) w"
         )
         overage = (
             "CASE e.category WHEN 0 THEN e.drawn - (e.data_before - e.data_after)"
             " WHEN 1 THEN e.bytes ELSE 0 END"
         )
-        cursor.execute(
+        insert_records = (
             f"INSERT INTO {record_table} (record_id, card_id, start, {q_end}, bytes, overage_bytes, received_at)"
             f" SELECT e.record_id, e.card_id, e.start, e.finish, e.bytes, {overage}, %s"
-            f" FROM {EFFECT} e ORDER BY e.card_id, e.start, e.seq",
-            [now_db],
+            f" FROM {EFFECT} e ORDER BY e.card_id, e.start, e.seq"
         )
-        result.applied = cursor.rowcount
-        cursor.execute(
+        ledger_columns = (
             f"INSERT INTO {ledger_table} (card_id, kind, data_delta, data_after, expires_before, expires_after,"
             f" usage_record_id, reason, created_at)"
             f" SELECT e.card_id, %s, e.data_after - e.data_before, e.data_after, e.expires_at, e.expires_at,"
             f"  u.id, '', %s"
-            f" FROM {EFFECT} e JOIN {record_table} u ON u.record_id = e.record_id"
-            f" ORDER BY e.card_id, e.start, e.seq",
-            [LedgerEntry.Kind.USAGE, now_db],
         )
+        if postgres:
+            # One statement: the new records' ids come back from the insert, no second index probe.
+            cursor.execute(
+                f"WITH u AS ({insert_records} RETURNING id, record_id)"
+                f" {ledger_columns} FROM {EFFECT} e JOIN u ON u.record_id = e.record_id"
+                f" ORDER BY e.card_id, e.start, e.seq",
+                [now_db, LedgerEntry.Kind.USAGE, now_db],
+            )
+        else:
+            cursor.execute(insert_records, [now_db])
+            cursor.execute(
+                f"{ledger_columns} FROM {EFFECT} e JOIN {record_table} u ON u.record_id = e.record_id"
+                f" ORDER BY e.card_id, e.start, e.seq",
+                [LedgerEntry.Kind.USAGE, now_db],
+            )
+        result.applied = cursor.rowcount
         cursor.execute(
             f"UPDATE {card_table} SET data_remaining = a.data_after,"
             f" overage_bytes = {card_table}.overage_bytes + a.overage, usage_updated_at = %s"

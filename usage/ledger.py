@@ -352,14 +352,18 @@ def cards_expire(*, now: datetime) -> int:
     postgres = connection.vendor == "postgresql"
     adapt = connection.ops.adapt_datetimefield_value
     now_db, since_db = adapt(now), adapt(now - SWEEP_LOOKBACK)
+    # OFFSET 0 keeps this a per-card probe of ledger_one_forfeit_per_period: as an anti-join, stale
+    # statistics right after a big sweep (many cards sharing one expiry) make PostgreSQL merge on
+    # the expiry alone, which is quadratic.
     no_forfeit_yet = (
         f"NOT EXISTS (SELECT 1 FROM {ledger_table} f WHERE f.card_id = c.id"
-        f" AND f.kind = '{Kind.EXPIRY_FORFEIT}' AND f.expires_before = c.expires_at)"
+        f" AND f.kind = '{Kind.EXPIRY_FORFEIT}' AND f.expires_before = c.expires_at LIMIT 1 OFFSET 0)"
     )
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {SWEEP_DUE}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {SWEEP_DUE} (id bigint PRIMARY KEY)")
         cursor.execute(
-            f"CREATE TEMPORARY TABLE {SWEEP_DUE} AS SELECT c.id FROM {card_table} c"
+            f"INSERT INTO {SWEEP_DUE} (id) SELECT c.id FROM {card_table} c"
             f" WHERE c.expires_at <= %s AND c.expires_at > %s AND {no_forfeit_yet}",
             [now_db, since_db],
         )
@@ -382,13 +386,13 @@ def cards_expire(*, now: datetime) -> int:
             [Kind.EXPIRY_FORFEIT, now_db, now_db],
         )
         closed = cursor.rowcount
+        # This run's entries: written after `last_before`, for cards this run holds locked.
         ours = (
-            f"SELECT l.id FROM {ledger_table} l WHERE l.id > %s AND l.kind = %s"
-            f" AND l.card_id IN (SELECT id FROM {SWEEP_DUE})"
+            f"{ledger_table} l JOIN {SWEEP_DUE} d ON d.id = l.card_id"
+            f" JOIN {card_table} c ON c.id = l.card_id WHERE l.id > %s AND l.kind = %s"
         )
         cursor.execute(
-            f"UPDATE {card_table} SET data_remaining = 0 WHERE id IN"
-            f" (SELECT l.card_id FROM {ledger_table} l WHERE l.id IN ({ours}))",
+            f"UPDATE {card_table} SET data_remaining = 0 WHERE id IN (SELECT l.card_id FROM {ours})",
             [last_before, Kind.EXPIRY_FORFEIT],
         )
         if postgres:
@@ -409,9 +413,7 @@ def cards_expire(*, now: datetime) -> int:
         state = initial_state()
         cursor.execute(
             f"INSERT INTO {event_table} (ledger_entry_id, card_id, payload, state, attempts, last_error,"
-            f" created_at) SELECT l.id, l.card_id, {payload}, %s, 0, '', %s"
-            f" FROM {ledger_table} l JOIN {card_table} c ON c.id = l.card_id WHERE l.id IN ({ours})"
-            f" ORDER BY l.id",
+            f" created_at) SELECT l.id, l.card_id, {payload}, %s, 0, '', %s FROM {ours} ORDER BY l.id",
             [carrier_time(now), state, now_db, last_before, Kind.EXPIRY_FORFEIT],
         )
         cursor.execute(f"DROP TABLE {SWEEP_DUE}")
