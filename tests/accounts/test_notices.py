@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.utils import translation
 
@@ -32,6 +33,8 @@ def test_it_sends_one_notice_per_chosen_channel(traveller, sms_outbox, django_ca
     html, mimetype = mail.outbox[0].alternatives[0]
     assert mimetype == "text/html"
     assert "<h1>Your account has been deleted</h1>" in html
+    assert f"{settings.SITE_URL}/help/" in mail.outbox[0].body
+    assert "profile page" not in mail.outbox[0].body  # no account left to manage
     assert [m.to for m in sms_outbox] == ["+377612345678"]
     assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
 
