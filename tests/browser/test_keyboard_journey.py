@@ -79,3 +79,22 @@ def test_a_traveller_renews_a_card_with_the_keyboard_alone(phone_page, traveller
     page.locator(".badge-done").wait_for()
     card.refresh_from_db()
     assert card.data_remaining > 800_000_000, "the renewal added data"
+
+
+def test_the_language_picker_waits_for_its_button_when_used_with_the_keyboard(
+    phone_page, compiled_translations, db
+):
+    page = phone_page
+    page.goto("/accounts/login/")
+    picker = page.locator("#language-select")
+
+    _tab_to(page, picker)
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(300)
+    assert page.locator("html").get_attribute("lang") == "en", "arrow keys alone do not reload the page"
+
+    button = page.locator(".lang-submit")
+    _tab_to(page, button)
+    assert button.bounding_box()["width"] > 10, "the button shows itself when it has the focus"
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.documentElement.lang !== 'en'")

@@ -38,6 +38,8 @@ def _assert_on_dashboard(page) -> None:
 
 
 def _switch_language(page, code: str) -> None:
+    # A tap on the picker, then a choice: the page reloads in that language.
+    page.locator("#language-select").tap()
     page.select_option("#language-select", code)
     page.wait_for_function(f"document.documentElement.lang === '{code}'")
 
