@@ -7,6 +7,7 @@ import csv
 import hashlib
 import hmac
 import io
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -69,11 +70,22 @@ def claim_code_hash(code: str) -> str:
     ).hexdigest()
 
 
+def _ip_bucket(ip: str) -> str:
+    """IPv6 clients usually hold a whole /64: counting per address would let them rotate freely."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        return f"{ipaddress.ip_network(f'{address}/64', strict=False).network_address}/64"
+    return str(address)
+
+
 def _claim_counter_keys(*, user_id: int, ip: str | None, now: datetime) -> list[tuple[str, int]]:
     window = int(now.timestamp()) // CLAIM_WINDOW_SECONDS
     keys = [(f"card-claim:user:{user_id}:{window}", CLAIM_FAILURES_PER_USER)]
     if ip:
-        keys.append((f"card-claim:ip:{ip}:{window}", CLAIM_FAILURES_PER_IP))
+        keys.append((f"card-claim:ip:{_ip_bucket(ip)}:{window}", CLAIM_FAILURES_PER_IP))
     return keys
 
 

@@ -129,6 +129,21 @@ def test_guessing_from_one_address_with_many_accounts_is_limited_per_ip(django_u
     assert card_claim(user=fresh, iccid=card.iccid, claim_code="K7QX9P", ip="198.51.100.7") == card
 
 
+def test_addresses_in_one_ipv6_64_share_one_limit(django_user_model):
+    card = InventoryCardFactory(claim_code="K7QX9P")
+    for guess in range(CLAIM_FAILURES_PER_IP):
+        user = django_user_model.objects.create_user(email=f"v6guesser{guess}@example.com", password="x")
+        with pytest.raises(CardClaimRefused):
+            card_claim(
+                user=user, iccid=card.iccid, claim_code=f"GUESS{guess:03d}", ip=f"2001:db8:1:2::{guess + 1:x}"
+            )
+
+    fresh = django_user_model.objects.create_user(email="fresh@example.com", password="x")
+    with pytest.raises(CardClaimRateLimited):
+        card_claim(user=fresh, iccid=card.iccid, claim_code="K7QX9P", ip="2001:db8:1:2:ffff::1")
+    assert card_claim(user=fresh, iccid=card.iccid, claim_code="K7QX9P", ip="2001:db8:1:3::1") == card
+
+
 def test_the_claim_page_adds_the_card_and_opens_it(client, owner):
     card = InventoryCardFactory(claim_code="K7QX9P")
     client.force_login(owner)
