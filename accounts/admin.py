@@ -11,6 +11,7 @@ from support import actions
 from support.admin_mixins import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline, StaffAction, StaffActionsAdmin
 from support.models import Ticket
 from support.search import customers_search
+from support.services import audit_record
 from usage.display import format_gb, format_monaco_datetime, format_money
 from usage.models import Card
 
@@ -123,6 +124,13 @@ class UserAdmin(StaffActionsAdmin, AuditedAdmin, BaseUserAdmin):
                 form_class=_goodwill_form(),
             ),
         )
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = self.get_object(request, id)
+            audit_record(actor=request.user, action="admin_set_password", obj=user, reason="")
+        return response
 
     def get_search_results(self, request, queryset, search_term):
         return customers_search(queryset, search_term), True

@@ -83,14 +83,12 @@ class PaymentMethodFilter(admin.SimpleListFilter):
     title = _("payment method")
     parameter_name = "method"
 
+    # Stripe's names for the methods the account may offer, plus the portal's own.
+    METHODS = ("card", "apple_pay", "google_pay", "link", "paypal", "alipay", "wechat_pay", "wallet", "demo")
+
     def lookups(self, request, model_admin):
-        methods = (
-            Order.objects.exclude(payment_method_type="")
-            .order_by("payment_method_type")
-            .values_list("payment_method_type", flat=True)
-            .distinct()
-        )
-        return [(method, method) for method in methods]
+        # A fixed list: a DISTINCT over millions of orders on every changelist load costs too much.
+        return [(method, method) for method in self.METHODS]
 
     def queryset(self, request, queryset):
         if self.value():

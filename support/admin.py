@@ -171,3 +171,17 @@ class TicketMessageAdmin(ReadOnlyAdmin):
 class ExportJobAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "user", "file_format", "status", "rows_done", "rows_total", "expires_at")
     list_filter = ("status", "file_format")
+
+
+def _audit_every_other_admin() -> None:
+    """Admins registered by Django and libraries (groups, allauth addresses, beat schedules) get
+    the audit trail too. support is the last app, so every other admin is registered by now."""
+    for model, model_admin in list(admin.site._registry.items()):
+        if isinstance(model_admin, (AuditedAdmin, ReadOnlyAdmin)):
+            continue
+        audited = type(f"Audited{type(model_admin).__name__}", (AuditedAdmin, type(model_admin)), {})
+        admin.site.unregister(model)
+        admin.site.register(model, audited)
+
+
+_audit_every_other_admin()

@@ -131,3 +131,42 @@ def test_not_even_a_superuser_can_add_change_or_delete_ledger_or_audit_entries(r
         .objects.filter(pk=obj_pk)
         .exists()
     )
+
+
+def test_every_admin_page_opens_for_a_superuser(root_client, customer):
+    from django.contrib import admin
+
+    for model in admin.site._registry:
+        info = model._meta.app_label, model._meta.model_name
+        assert root_client.get(reverse("admin:{}_{}_changelist".format(*info))).status_code == 200, info
+        add = root_client.get(reverse("admin:{}_{}_add".format(*info)))
+        assert add.status_code in (200, 403), info
+        obj = model._default_manager.first()
+        if obj is not None:
+            assert (
+                root_client.get(reverse("admin:{}_{}_change".format(*info), args=[obj.pk])).status_code == 200
+            ), info
+
+
+def test_changes_in_the_libraries_admins_are_audited_too(root_client, superuser):
+    response = root_client.post(reverse("admin:auth_group_add"), {"name": "auditors"})
+    assert response.status_code == 302
+    group = Group.objects.get(name="auditors")
+    url = reverse("admin:auth_group_change", args=[group.pk])
+    assert root_client.post(url, {"name": "auditors-2"}).status_code == 200  # a reason is required
+    assert root_client.post(url, {"name": "auditors-2", "audit_reason": "Renamed"}).status_code == 302
+    entries = list(
+        AuditEntry.objects.filter(object_type="auth.group").order_by("id").values_list("action", "reason")
+    )
+    assert entries == [("admin_add", ""), ("admin_change", "Renamed")]
+
+
+def test_setting_a_password_in_the_admin_is_audited_without_the_password(root_client, customer):
+    url = reverse("admin:auth_user_password_change", args=[customer.pk])
+    response = root_client.post(
+        url, {"password1": "Another horse 42!", "password2": "Another horse 42!", "usable_password": "true"}
+    )
+    assert response.status_code == 302
+    entry = AuditEntry.objects.get(action="admin_set_password")
+    assert entry.object_id == str(customer.pk)
+    assert "horse" not in str(entry.before) + str(entry.after)
