@@ -4,7 +4,9 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -85,8 +87,12 @@ def _card_resume(request, card, data):
     return gettext("Card resumed.")
 
 
+INLINE_LIMIT = 100
+
+
 class LedgerInline(ReadOnlyInline):
     model = LedgerEntry
+    verbose_name_plural = _("ledger (latest 100 entries)")
     fields = (
         "created_at",
         "kind",
@@ -105,6 +111,7 @@ class LedgerInline(ReadOnlyInline):
 
 class ProvisioningInline(ReadOnlyInline):
     model = ProvisioningEvent
+    ordering = ("-created_at", "-id")
     fields = ("created_at", "ledger_entry", "state", "attempts", "last_error", "sent_at", "next_attempt_at")
     readonly_fields = fields
     verbose_name_plural = _("provisioning events (delivery to the carrier)")
@@ -138,8 +145,10 @@ class CardAdmin(StaffActionsAdmin, AuditedAdmin):
         "allocated_at",
         "created_at",
         "recent_usage",
+        "full_ledger",
     )
     readonly_fields = (
+        "full_ledger",
         "state",
         "expiry",
         "data_left",
@@ -181,6 +190,25 @@ class CardAdmin(StaffActionsAdmin, AuditedAdmin):
 
     def staff_action_form_kwargs(self, action, obj):
         return {"card": obj} if action.form_class is CardAdjustForm else {}
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        # A card with months of usage has thousands of ledger entries: the page shows the latest;
+        # the full ledger is one click away (the ledger changelist filtered by card).
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if obj is not None and obj.pk and isinstance(inline, (LedgerInline, ProvisioningInline)):
+            model = inline.model
+            latest = (
+                model.objects.filter(card=obj)
+                .order_by("-created_at", "-id")
+                .values_list("pk", flat=True)[:INLINE_LIMIT]
+            )
+            kwargs["queryset"] = inline.get_queryset(request).filter(pk__in=list(latest))
+        return kwargs
+
+    @admin.display(description=_("full ledger"))
+    def full_ledger(self, card):
+        url = reverse("admin:usage_ledgerentry_changelist") + f"?card__id__exact={card.pk}"
+        return format_html('<a href="{}">{}</a>', url, gettext("All ledger entries of this card"))
 
     def get_readonly_fields(self, request, obj=None):
         # The cache fields follow the ledger; the ICCID identifies the card once it exists.

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from support.models import AuditEntry
 from tests.support.factories import GB, CardFactory
+from usage import ledger
 from usage.models import LedgerEntry, ProvisioningEvent
 
 pytestmark = pytest.mark.django_db
@@ -136,3 +137,27 @@ def test_the_card_page_shows_ledger_usage_and_provisioning(agent_client, card):
     assert "Adjustment" in page
     assert "Not sent (no carrier URL configured)" in page or "Waiting to be sent" in page
     assert "No usage recorded." in page
+
+
+def test_the_card_page_shows_the_latest_ledger_entries_and_links_to_all(agent_client, card):
+    from django.db import transaction
+    from django.utils import timezone
+
+    with transaction.atomic():
+        locked = type(card).objects.select_for_update().get(pk=card.pk)
+        for number in range(105):
+            ledger.ledger_append(
+                card=locked,
+                kind="adjustment",
+                data_delta=1,
+                expires_after=locked.expires_at,
+                now=timezone.now(),
+                reason=f"entry {number}",
+            )
+    response = agent_client.get(reverse("admin:usage_card_change", args=[card.pk]))
+    page = response.content.decode()
+    assert "entry 104" in page
+    assert "entry 4<" not in page and "entry 4\n" not in page
+    full = reverse("admin:usage_ledgerentry_changelist") + f"?card__id__exact={card.pk}"
+    assert full in page
+    assert agent_client.get(full).context["cl"].result_count == 105
