@@ -29,6 +29,8 @@ from support import finance
 from support.models import ExportJob
 from usage.display import format_money
 
+# A sheet holds 1,048,576 rows, one of which is the header.
+XLSX_MAX_ROWS = 1_048_575
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -89,7 +91,16 @@ def export(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         export_filter = form.export_filter()
         file_format = form.cleaned_data["file_format"]
-        if orders_in_range(export_filter).count() > _stream_limit(file_format):
+        count = orders_in_range(export_filter).count()
+        if file_format == "xlsx" and count > XLSX_MAX_ROWS:
+            form.add_error(
+                "file_format",
+                _("%(count)s orders do not fit in one XLSX sheet (at most %(max)s rows): choose CSV.")
+                % {"count": count, "max": XLSX_MAX_ROWS},
+            )
+            context = {**admin.site.each_context(request), "form": form, "job": None, "recent_jobs": []}
+            return render(request, "finance/export.html", context)
+        if count > _stream_limit(file_format):
             finance.export_jobs_purge(now=timezone.now())
             job = finance.export_job_create(
                 user=request.user, export_filter=export_filter, file_format=file_format

@@ -235,3 +235,14 @@ def test_export_totals_sum_the_money_columns(mixed_orders):
         "net": 8471 - 1186,
         "refunded": 1250,
     }
+
+
+def test_an_export_too_big_for_one_xlsx_sheet_asks_for_csv(finance_client, mixed_orders, monkeypatch):
+    from support import finance_views
+
+    monkeypatch.setattr(finance_views, "XLSX_MAX_ROWS", 3)
+    response = finance_client.post(
+        reverse("support:finance_export"), {"start": "2026-11-01", "end": "2026-11-30", "file_format": "xlsx"}
+    )
+    assert response.status_code == 200
+    assert "choose CSV" in response.content.decode()
