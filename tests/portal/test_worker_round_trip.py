@@ -49,3 +49,10 @@ def test_broker_options_given_to_the_factory_reach_the_worker(celery_worker_fact
 
     assert inspect.stdout.split() == ["7", connection.settings_dict["NAME"]]
     assert worker.is_alive()
+
+
+def test_eager_mode_is_back_for_the_tests_after_a_real_worker():
+    # Runs after the worker tests above (file order): the rest of the suite relies on eager tasks.
+    from portal.celery import app
+
+    assert app.conf.task_always_eager is True
