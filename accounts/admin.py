@@ -8,7 +8,15 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Notification, User
 from billing.models import Order, Wallet
 from support import actions
-from support.admin_mixins import AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline, StaffAction, StaffActionsAdmin
+from support.admin_mixins import (
+    AuditedAdmin,
+    GoodwillForm,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    StaffAction,
+    StaffActionsAdmin,
+    euros_to_cents,
+)
 from support.models import Ticket
 from support.search import customers_search
 from support.services import audit_record
@@ -75,18 +83,10 @@ class TicketInline(ReadOnlyInline):
 
 
 def _goodwill_credit(request, user, data):
-    from billing.admin import euros_to_cents
-
     actions.staff_wallet_credit(
         actor=request.user, user=user, amount_cents=euros_to_cents(data["amount"]), reason=data["reason"]
     )
     return gettext("Goodwill credit added.")
-
-
-def _goodwill_form():
-    from billing.admin import GoodwillForm
-
-    return GoodwillForm
 
 
 @admin.register(User)
@@ -113,17 +113,15 @@ class UserAdmin(StaffActionsAdmin, AuditedAdmin, BaseUserAdmin):
     filter_horizontal = ("groups",)
     inlines = (EmailAddressInline, CardInline, OrderInline, TicketInline)
 
-    @property
-    def staff_actions(self):
-        return (
-            StaffAction(
-                name="goodwill",
-                label=_("Add goodwill credit"),
-                permission="support.wallet_credit",
-                perform=_goodwill_credit,
-                form_class=_goodwill_form(),
-            ),
-        )
+    staff_actions = (
+        StaffAction(
+            name="goodwill",
+            label=_("Add goodwill credit"),
+            permission="support.wallet_credit",
+            perform=_goodwill_credit,
+            form_class=GoodwillForm,
+        ),
+    )
 
     def user_change_password(self, request, id, form_url=""):
         response = super().user_change_password(request, id, form_url)

@@ -15,11 +15,13 @@ from billing.models import AutoRenewal, Order, Refund, Wallet, WalletEntry, Webh
 from support import actions
 from support.admin_mixins import (
     AuditedAdmin,
+    GoodwillForm,
     ReadOnlyAdmin,
     ReadOnlyInline,
     ReasonForm,
     StaffAction,
     StaffActionsAdmin,
+    euros_to_cents,
 )
 from support.selectors import order_renewal_state
 from usage.display import format_gb, format_monaco_datetime, format_money
@@ -46,10 +48,6 @@ def _stripe_link(kind: str, stripe_id: str | None):
         stripe_dashboard_url(kind, stripe_id),
         stripe_id,
     )
-
-
-def euros_to_cents(amount: Decimal) -> int:
-    return int((amount * 100).to_integral_value())
 
 
 class RenewalStateFilter(admin.SimpleListFilter):
@@ -125,13 +123,6 @@ class RefundForm(ReasonForm):
                     % {"amount": format_money(refundable, self.order.currency)}
                 )
         return cleaned
-
-
-class GoodwillForm(ReasonForm):
-    amount = forms.DecimalField(
-        label=_("Credit to add (€)"), min_value=Decimal("0.01"), max_value=Decimal("500"), decimal_places=2
-    )
-    field_order = ["amount", "reason"]
 
 
 def _order_refund(request, order, data):

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -128,6 +129,17 @@ class ReasonForm(forms.Form):
         if not reason:
             raise forms.ValidationError(_("Give a reason."))
         return reason
+
+
+def euros_to_cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+class GoodwillForm(ReasonForm):
+    amount = forms.DecimalField(
+        label=_("Credit to add (€)"), min_value=Decimal("0.01"), max_value=Decimal("500"), decimal_places=2
+    )
+    field_order = ["amount", "reason"]
 
 
 @dataclass(frozen=True)
