@@ -45,9 +45,12 @@ def finance_required(permission: str):
 
 
 class ExportForm(forms.Form):
-    start = forms.DateField(label=_("From (Monaco day)"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label=_("From (Monaco day)"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     end = forms.DateField(
-        label=_("To (Monaco day, included)"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("To (Monaco day, included)"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     statuses = forms.MultipleChoiceField(
         label=_("Status"),
@@ -169,9 +172,12 @@ def export_download(request: HttpRequest, job_id: int) -> FileResponse:
 
 
 class RevenueForm(forms.Form):
-    start = forms.DateField(label=_("From (Monaco day)"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label=_("From (Monaco day)"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     end = forms.DateField(
-        label=_("To (Monaco day, included)"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("To (Monaco day, included)"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
 
