@@ -342,81 +342,100 @@ SWEEP_DUE = "usage_sweep_due"
 def cards_expire(*, now: datetime) -> int:
     """Forfeit the unused data of every period that has ended: one `expiry_forfeit` entry each.
 
-    Set-based: a few statements whatever the number of cards. Safe to run late or twice: the
-    partial unique constraint `ledger_one_forfeit_per_period` admits one forfeit per period.
-    Returns the number of periods closed by this run.
+    Set-based: a few statements whatever the number of cards (one on PostgreSQL). Safe to run late
+    or twice: the partial unique constraint `ledger_one_forfeit_per_period` admits one forfeit per
+    period. Returns the number of periods closed by this run.
     """
-    card_table = Card._meta.db_table
-    ledger_table = LedgerEntry._meta.db_table
-    event_table = ProvisioningEvent._meta.db_table
-    postgres = connection.vendor == "postgresql"
+    tables = {
+        "card": Card._meta.db_table,
+        "ledger": LedgerEntry._meta.db_table,
+        "event": ProvisioningEvent._meta.db_table,
+    }
     adapt = connection.ops.adapt_datetimefield_value
-    now_db, since_db = adapt(now), adapt(now - SWEEP_LOOKBACK)
+    state = initial_state()
+    params = {
+        "now": adapt(now),
+        "since": adapt(now - SWEEP_LOOKBACK),
+        "kind": Kind.EXPIRY_FORFEIT,
+        "state": state,
+        "occurred_at": carrier_time(now),
+    }
     # OFFSET 0 keeps this a per-card probe of ledger_one_forfeit_per_period: as an anti-join, stale
     # statistics right after a big sweep (many cards sharing one expiry) make PostgreSQL merge on
     # the expiry alone, which is quadratic.
-    no_forfeit_yet = (
-        f"NOT EXISTS (SELECT 1 FROM {ledger_table} f WHERE f.card_id = c.id"
-        f" AND f.kind = '{Kind.EXPIRY_FORFEIT}' AND f.expires_before = c.expires_at LIMIT 1 OFFSET 0)"
+    due = (
+        f"c.expires_at <= %(now)s AND c.expires_at > %(since)s AND NOT EXISTS (SELECT 1 FROM {tables['ledger']} f"
+        f" WHERE f.card_id = c.id AND f.kind = %(kind)s AND f.expires_before = c.expires_at LIMIT 1 OFFSET 0)"
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {SWEEP_DUE}")
-        cursor.execute(f"CREATE TEMPORARY TABLE {SWEEP_DUE} (id bigint PRIMARY KEY)")
-        cursor.execute(
-            f"INSERT INTO {SWEEP_DUE} (id) SELECT c.id FROM {card_table} c"
-            f" WHERE c.expires_at <= %s AND c.expires_at > %s AND {no_forfeit_yet}",
-            [now_db, since_db],
-        )
-        if postgres:
-            cursor.execute(f"ANALYZE {SWEEP_DUE}")
-            cursor.execute(
-                f"SELECT c.id FROM {card_table} c WHERE c.id IN (SELECT id FROM {SWEEP_DUE})"
-                " ORDER BY c.id FOR UPDATE OF c"
-            )
-        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {ledger_table}")
-        (last_before,) = cursor.fetchone()
-        # Rows are locked now: re-check, a renewal may have committed while we waited.
-        cursor.execute(
-            f"INSERT INTO {ledger_table} (card_id, kind, data_delta, data_after, expires_before,"
-            f" expires_after, reason, created_at)"
-            f" SELECT c.id, %s, -c.data_remaining, 0, c.expires_at, c.expires_at, '', %s"
-            f" FROM {card_table} c WHERE c.id IN (SELECT id FROM {SWEEP_DUE})"
-            f" AND c.expires_at <= %s AND {no_forfeit_yet} ORDER BY c.id"
-            f" ON CONFLICT DO NOTHING",
-            [Kind.EXPIRY_FORFEIT, now_db, now_db],
-        )
-        closed = cursor.rowcount
-        # This run's entries: written after `last_before`, for cards this run holds locked.
-        ours = (
-            f"{ledger_table} l JOIN {SWEEP_DUE} d ON d.id = l.card_id"
-            f" JOIN {card_table} c ON c.id = l.card_id WHERE l.id > %s AND l.kind = %s"
-        )
-        cursor.execute(
-            f"UPDATE {card_table} SET data_remaining = 0 WHERE id IN (SELECT l.card_id FROM {ours})",
-            [last_before, Kind.EXPIRY_FORFEIT],
-        )
-        if postgres:
-            expires_text = "to_char(l.expires_after AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-            payload = (
-                "jsonb_build_object('ledger_entry_id', l.id, 'iccid', c.iccid, 'kind', l.kind,"
-                f" 'data_remaining', l.data_after, 'expires_at', {expires_text},"
-                " 'suspended', c.suspended_at IS NOT NULL, 'occurred_at', %s::text)"
-            )
+        if connection.vendor == "postgresql":
+            closed = _cards_expire_postgresql(cursor, tables=tables, due=due, params=params)
         else:
-            payload = (
-                "json_object('ledger_entry_id', l.id, 'iccid', c.iccid, 'kind', l.kind,"
-                " 'data_remaining', l.data_after,"
-                " 'expires_at', strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', l.expires_after),"
-                " 'suspended', json(CASE WHEN c.suspended_at IS NULL THEN 'false' ELSE 'true' END),"
-                " 'occurred_at', %s)"
-            )
-        state = initial_state()
-        cursor.execute(
-            f"INSERT INTO {event_table} (ledger_entry_id, card_id, payload, state, attempts, last_error,"
-            f" created_at) SELECT l.id, l.card_id, {payload}, %s, 0, '', %s FROM {ours} ORDER BY l.id",
-            [carrier_time(now), state, now_db, last_before, Kind.EXPIRY_FORFEIT],
-        )
-        cursor.execute(f"DROP TABLE {SWEEP_DUE}")
+            closed = _cards_expire_portable(cursor, tables=tables, due=due, params=params)
         if closed and state == ProvisioningEvent.State.PENDING:
             transaction.on_commit(provisioning_events_enqueue_due)
+    return closed
+
+
+def _cards_expire_postgresql(cursor, *, tables: dict, due: str, params: dict) -> int:
+    """Lock the due cards (in id order, as usage ingestion does), forfeit, zero and record the
+    provisioning events in one statement; a renewal that commits first takes its card out of it."""
+    expires_text = "to_char(ins.expires_after AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    cursor.execute(
+        f"WITH due AS ("
+        f"  SELECT c.id, c.iccid, c.data_remaining, c.expires_at, c.suspended_at FROM {tables['card']} c"
+        f"  WHERE {due} ORDER BY c.id FOR UPDATE OF c"
+        f"), ins AS ("
+        f"  INSERT INTO {tables['ledger']} (card_id, kind, data_delta, data_after, expires_before,"
+        f"   expires_after, reason, created_at)"
+        f"  SELECT id, %(kind)s, -data_remaining, 0, expires_at, expires_at, '', %(now)s FROM due ORDER BY id"
+        f"  ON CONFLICT DO NOTHING RETURNING id, card_id, kind, data_after, expires_after"
+        f"), zeroed AS ("
+        f"  UPDATE {tables['card']} c SET data_remaining = 0 FROM ins WHERE c.id = ins.card_id RETURNING c.id"
+        f") INSERT INTO {tables['event']} (ledger_entry_id, card_id, payload, state, attempts, last_error,"
+        f"  created_at)"
+        f" SELECT ins.id, ins.card_id, jsonb_build_object('ledger_entry_id', ins.id, 'iccid', due.iccid,"
+        f"  'kind', ins.kind, 'data_remaining', ins.data_after, 'expires_at', {expires_text},"
+        f"  'suspended', due.suspended_at IS NOT NULL, 'occurred_at', %(occurred_at)s::text),"
+        f"  %(state)s, 0, '', %(now)s"
+        f" FROM ins JOIN due ON due.id = ins.card_id ORDER BY ins.id",
+        params,
+    )
+    return cursor.rowcount
+
+
+def _cards_expire_portable(cursor, *, tables: dict, due: str, params: dict) -> int:
+    """SQLite: the write transaction holds the whole database, so no row locks are needed."""
+    card, ledger = tables["card"], tables["ledger"]
+    cursor.execute(f"DROP TABLE IF EXISTS {SWEEP_DUE}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {SWEEP_DUE} (id bigint PRIMARY KEY)")
+    cursor.execute(f"INSERT INTO {SWEEP_DUE} (id) SELECT c.id FROM {card} c WHERE {due}", params)
+    cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {ledger}")
+    (last_before,) = cursor.fetchone()
+    cursor.execute(
+        f"INSERT INTO {ledger} (card_id, kind, data_delta, data_after, expires_before, expires_after,"
+        f" reason, created_at)"
+        f" SELECT c.id, %(kind)s, -c.data_remaining, 0, c.expires_at, c.expires_at, '', %(now)s"
+        f" FROM {card} c JOIN {SWEEP_DUE} d ON d.id = c.id ORDER BY c.id",
+        params,
+    )
+    closed = cursor.rowcount
+    ours = (
+        f"{ledger} l JOIN {SWEEP_DUE} d ON d.id = l.card_id JOIN {card} c ON c.id = l.card_id"
+        f" WHERE l.id > %(last_before)s AND l.kind = %(kind)s"
+    )
+    params = {**params, "last_before": last_before}
+    cursor.execute(f"UPDATE {card} SET data_remaining = 0 WHERE id IN (SELECT l.card_id FROM {ours})", params)
+    payload = (
+        "json_object('ledger_entry_id', l.id, 'iccid', c.iccid, 'kind', l.kind, 'data_remaining', l.data_after,"
+        " 'expires_at', strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', l.expires_after),"
+        " 'suspended', json(CASE WHEN c.suspended_at IS NULL THEN 'false' ELSE 'true' END),"
+        " 'occurred_at', %(occurred_at)s)"
+    )
+    cursor.execute(
+        f"INSERT INTO {tables['event']} (ledger_entry_id, card_id, payload, state, attempts, last_error,"
+        f" created_at) SELECT l.id, l.card_id, {payload}, %(state)s, 0, '', %(now)s FROM {ours} ORDER BY l.id",
+        params,
+    )
+    cursor.execute(f"DROP TABLE {SWEEP_DUE}")
     return closed

@@ -1,0 +1,138 @@
+"""Usage ingestion: 1,000,000 carrier records through usage_records_apply into PostgreSQL.
+
+Baseline, measured in the same run: COPY of the same rows into a bare copy of the usage record
+table (same indexes), which is the floor for storing them at all. The service does more: it
+validates each record, dedupes, locks cards, writes one ledger entry per record and updates each
+card's cache.
+
+    .venv/bin/python bench/usage_ingest.py [--records 1000000] [--cards 10000] [--chunk 50000]
+"""
+
+import argparse
+import random
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ledger_benchdb import cards_create, throwaway_database
+
+GB = 1_000_000_000
+TARGET_PER_SECOND = 50_000
+
+
+def records(count: int, cards: int, start: datetime, seed: int = 1):
+    rng = random.Random(seed)
+    for number in range(count):
+        card = rng.randrange(cards)
+        begin = start + timedelta(seconds=rng.randrange(6 * 86_400))
+        yield {
+            "record_id": f"cdr-{number:010d}",
+            "iccid": f"89377{card:014d}",
+            "start": begin.isoformat(),
+            "end": (begin + timedelta(minutes=rng.randint(1, 59))).isoformat(),
+            "bytes": rng.randint(10_000, 50_000_000),
+        }
+
+
+def chunked(iterable, size):
+    chunk = []
+    for item in iterable:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--cards", type=int, default=10_000)
+    parser.add_argument("--chunk", type=int, default=50_000)
+    args = parser.parse_args()
+
+    with throwaway_database("bench_ledger_usage_ingest"):
+        from django.db import connection
+
+        from usage import feeds
+        from usage.ledger import ledgers_check
+        from usage.models import LedgerEntry, UsageRecord
+
+        start = datetime(2026, 11, 1, tzinfo=UTC)
+        now = start + timedelta(days=6, hours=2)
+        cards_create(args.cards, allowance=1000 * GB, start=start, expires_at=start + timedelta(days=30))
+
+        # Baseline: COPY the same rows into a bare table with the usage record table's indexes.
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE baseline_usage (LIKE usage_usagerecord INCLUDING ALL)")
+            cursor.execute("SELECT id, iccid FROM usage_card")
+            card_ids = {iccid: card_id for card_id, iccid in cursor.fetchall()}
+            began = time.perf_counter()
+            with cursor.cursor.copy(
+                'COPY baseline_usage (record_id, card_id, start, "end", bytes, overage_bytes, received_at)'
+                " FROM STDIN"
+            ) as copy:
+                for record in records(args.records, args.cards, start):
+                    copy.write_row(
+                        (
+                            record["record_id"],
+                            card_ids[record["iccid"]],
+                            record["start"],
+                            record["end"],
+                            record["bytes"],
+                            0,
+                            now,
+                        )
+                    )
+            baseline_seconds = time.perf_counter() - began
+            cursor.execute("DROP TABLE baseline_usage")
+
+        feeds.CHUNK_SIZE = args.chunk
+        applied = 0
+        began = time.perf_counter()
+        for chunk in chunked(records(args.records, args.cards, start), args.chunk):
+            result = feeds.usage_records_apply(records=chunk, now=now)
+            applied += result.applied
+            assert not result.failures, result.failures[:3]
+        seconds = time.perf_counter() - began
+
+        # Delivering the first 100,000 again: all duplicates, nothing applied.
+        repeat = min(100_000, args.records)
+        began = time.perf_counter()
+        for chunk in chunked(records(repeat, args.cards, start), args.chunk):
+            result = feeds.usage_records_apply(records=chunk, now=now)
+            assert result.applied == 0 and len(result.duplicates) == len(chunk)
+        repeat_seconds = time.perf_counter() - began
+
+        mismatches = ledgers_check()
+        usage_entries = LedgerEntry.objects.filter(kind="usage").count()
+        stored = UsageRecord.objects.count()
+
+    rate = applied / seconds
+    baseline_rate = args.records / baseline_seconds
+    print(
+        f"usage ingest: {applied:,} records in {seconds:.2f} s = {rate:,.0f} records/s"
+        f" (target >= {TARGET_PER_SECOND:,}/s: {'met' if rate >= TARGET_PER_SECOND else 'MISSED'})"
+    )
+    print(
+        f"baseline (COPY of the same rows into a bare indexed table): {baseline_seconds:.2f} s"
+        f" = {baseline_rate:,.0f} rows/s"
+    )
+    print(f"ratio service/baseline: {rate / baseline_rate:.2f}")
+    print(
+        f"re-delivery of {repeat:,} records (all duplicates): {repeat_seconds:.2f} s"
+        f" = {repeat / repeat_seconds:,.0f} records/s"
+    )
+    print(
+        f"checks: {stored:,} usage records, {usage_entries:,} usage ledger entries,"
+        f" {len(mismatches)} card(s) disagreeing with their ledger"
+    )
+    if mismatches or stored != args.records or usage_entries != args.records:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
