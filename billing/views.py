@@ -4,6 +4,7 @@ import stripe
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,6 +21,8 @@ from billing.presenters import order_progress, payment_method_label, topups_by_o
 from plans.models import Plan
 
 logger = logging.getLogger(__name__)
+
+SESSION_SYNC_EVERY_SECONDS = 5
 
 
 def _get_order_for_user(request: HttpRequest, number: str) -> Order:
@@ -142,6 +145,17 @@ def order_status(request: HttpRequest, number: str) -> HttpResponse:
 @require_GET
 def order_status_json(request: HttpRequest, number: str) -> JsonResponse:
     order = _get_order_for_user(request, number)
+    # Still waiting after the return from Checkout: ask Stripe now and then, not on every poll.
+    if (
+        order.status == Order.Status.PENDING
+        and order.checkout_started_at
+        and cache.add(f"billing:session-sync:{order.pk}", 1, timeout=SESSION_SYNC_EVERY_SECONDS)
+    ):
+        try:
+            services.checkout_session_sync(order_id=order.pk, now=timezone.now())
+        except (stripe.StripeError, services.BillingError) as error:
+            logger.warning("Order %s: session check while polling failed: %s", order.number, error)
+        order = _get_order_for_user(request, number)
     return JsonResponse(order_progress(order=order, now=timezone.now()).as_json())
 
 

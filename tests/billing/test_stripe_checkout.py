@@ -227,3 +227,22 @@ def test_credit_is_not_used_unless_the_traveller_asks(owner_client, owner, card,
 
     assert Order.objects.get().amount_charged_cents == 1490
     assert Wallet.objects.get(user=owner).balance_cents == 490
+
+
+def test_polling_asks_stripe_now_and_then_until_the_session_is_paid(
+    owner_client, card, week_plan, fake_stripe
+):
+    start_checkout(owner_client, card)
+    order = Order.objects.get()
+    status_json = reverse("billing:order_status_json", args=[order.number])
+
+    first = owner_client.get(status_json).json()
+    fake_stripe.session_pay(order.stripe_checkout_session_id)
+    soon_after = owner_client.get(status_json).json()  # within 5 s: Stripe is not asked again
+    from django.core.cache import cache
+
+    cache.clear()  # 5 s later
+    later = owner_client.get(status_json).json()
+
+    assert (first["state"], soon_after["state"], later["state"]) == ("waiting", "waiting", "done")
+    assert len(fake_stripe.calls_to("GET", r"/v1/checkout/sessions/.*")) == 2
