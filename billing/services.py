@@ -325,8 +325,13 @@ def order_mark_paid(
     amount_cents: int | None = None,
     currency: str | None = None,
     payment_method_type: str = "",
+    fulfil_in_background: bool = True,
 ) -> Order:
-    """Stripe (or the wallet) says the order is paid: record it and queue the renewal once."""
+    """Stripe (or the wallet) says the order is paid: record it and queue the renewal once.
+
+    A caller already in a worker may pass fulfil_in_background=False and renew itself right away
+    (see billing.webhooks); it then queues the fulfilment task only if that fails.
+    """
     with transaction.atomic():
         order = _lock(order_id)
         if order.status in PAID_STATUSES:
@@ -339,29 +344,28 @@ def order_mark_paid(
         ):
             mismatch = f"Stripe reports {amount_cents} {currency}; the order is {order.amount_charged_cents} {order.currency}."
         if mismatch:
+            # Committed with the block (raising inside it would roll the flag back).
             _flag(order=order, now=now, error=mismatch)
+        else:
+            fields = ["paid_at"]
+            order.paid_at = min(paid_at, now)
+            if payment_intent_id and not order.stripe_payment_intent_id:
+                order.stripe_payment_intent_id = payment_intent_id
+                fields.append("stripe_payment_intent_id")
+            if customer_id and not order.stripe_customer_id:
+                order.stripe_customer_id = customer_id
+                fields.append("stripe_customer_id")
+            if payment_method_type and not order.payment_method_type:
+                order.payment_method_type = payment_method_type
+                fields.append("payment_method_type")
+            order.save(update_fields=fields)
+            order_transition(order=order, to=Status.PAID, now=now)
+            if fulfil_in_background:
+                _enqueue_fulfilment(order.pk)
+            if order.stripe_payment_intent_id and not settings.PAYMENTS_DEMO_MODE:
+                _enqueue_payment_details(order.pk)
     if mismatch:
         raise PaymentMismatch(mismatch)
-    with transaction.atomic():
-        order = _lock(order_id)
-        if order.status != Status.PENDING:
-            return order
-        fields = ["paid_at"]
-        order.paid_at = min(paid_at, now)
-        if payment_intent_id and not order.stripe_payment_intent_id:
-            order.stripe_payment_intent_id = payment_intent_id
-            fields.append("stripe_payment_intent_id")
-        if customer_id and not order.stripe_customer_id:
-            order.stripe_customer_id = customer_id
-            fields.append("stripe_customer_id")
-        if payment_method_type and not order.payment_method_type:
-            order.payment_method_type = payment_method_type
-            fields.append("payment_method_type")
-        order.save(update_fields=fields)
-        order_transition(order=order, to=Status.PAID, now=now)
-        _enqueue_fulfilment(order.pk)
-        if order.stripe_payment_intent_id and not settings.PAYMENTS_DEMO_MODE:
-            _enqueue_payment_details(order.pk)
     return order
 
 
@@ -405,7 +409,9 @@ def checkout_session_sync(*, order_id: int, now: datetime) -> Order:
     return checkout_session_apply(session=session.to_dict(), now=now, paid_at=now)
 
 
-def checkout_session_apply(*, session: dict, now: datetime, paid_at: datetime) -> Order:
+def checkout_session_apply(
+    *, session: dict, now: datetime, paid_at: datetime, fulfil_in_background: bool = True
+) -> Order:
     """Bring the order in line with a Checkout Session object (from a webhook or a retrieve)."""
     order = _order_for_session(session)
     if session.get("payment_status") == "paid":
@@ -418,6 +424,7 @@ def checkout_session_apply(*, session: dict, now: datetime, paid_at: datetime) -
             amount_cents=session.get("amount_total"),
             currency=session.get("currency"),
             payment_method_type=PAYMENT_METHOD_DEMO if session["id"].startswith("cs_demo_") else "",
+            fulfil_in_background=fulfil_in_background,
         )
     if session.get("status") == "expired":
         return order_close(order_id=order.pk, to=Status.EXPIRED, now=now)

@@ -83,16 +83,17 @@ def _object(event: dict) -> dict:
 
 
 def _fulfil_here(order: Order) -> None:
-    """Handlers run in a worker already: renew now instead of waiting a queue hop for the fulfilment
-    task, which then finds the order fulfilled. If this fails, that task retries it."""
+    """Handlers run in a worker already: renew now rather than one queue hop later. If that fails,
+    the fulfilment task takes over with its retry policy (and the reconciler after it)."""
     if order.status != Order.Status.PAID:
         return
     try:
         services.order_fulfil(order_id=order.pk, now=timezone.now())
     except Exception:
-        logger.exception(
-            "Order %s: renewal in the webhook worker failed; the fulfilment task retries", order.number
-        )
+        logger.exception("Order %s: renewal in the webhook worker failed; queued for retry", order.number)
+        from billing.tasks import order_fulfil_task
+
+        order_fulfil_task.delay(order.pk)
 
 
 def on_checkout_session_completed(event: dict, now: datetime) -> None:
@@ -102,12 +103,20 @@ def on_checkout_session_completed(event: dict, now: datetime) -> None:
         order = services._order_for_session(session)
         logger.info("Order %s: session complete, payment %s", order.number, session.get("payment_status"))
         return
-    _fulfil_here(services.checkout_session_apply(session=session, now=now, paid_at=_event_time(event, now)))
+    _fulfil_here(
+        services.checkout_session_apply(
+            session=session, now=now, paid_at=_event_time(event, now), fulfil_in_background=False
+        )
+    )
 
 
 def on_checkout_session_async_payment_succeeded(event: dict, now: datetime) -> None:
     session = dict(_object(event), payment_status="paid")
-    _fulfil_here(services.checkout_session_apply(session=session, now=now, paid_at=_event_time(event, now)))
+    _fulfil_here(
+        services.checkout_session_apply(
+            session=session, now=now, paid_at=_event_time(event, now), fulfil_in_background=False
+        )
+    )
 
 
 def on_checkout_session_async_payment_failed(event: dict, now: datetime) -> None:

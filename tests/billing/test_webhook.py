@@ -3,6 +3,7 @@
 import json
 import time
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.core import mail
@@ -294,3 +295,28 @@ def test_a_signed_body_that_is_not_json_is_refused(client, fake_stripe):
 
 def test_the_webhook_only_accepts_post(client, fake_stripe):
     assert client.get("/stripe/webhook").status_code == 405
+
+
+def test_when_the_renewal_in_the_webhook_worker_fails_the_fulfilment_task_takes_over(
+    client, order, fake_stripe
+):
+    from django.db import OperationalError
+
+    from billing import services
+
+    real_fulfil = services.order_fulfil
+    calls = []
+
+    def flaky(**kwargs):
+        calls.append(kwargs["order_id"])
+        if len(calls) == 1:
+            raise OperationalError("could not obtain lock")
+        return real_fulfil(**kwargs)
+
+    with mock.patch.object(services, "order_fulfil", side_effect=flaky):
+        post_event(client, stripe_event("checkout.session.completed", paid_session(fake_stripe, order)))
+
+    order.refresh_from_db()
+    assert len(calls) == 2
+    assert order.status == Order.Status.FULFILLED
+    assert topups(order) == 1
