@@ -171,22 +171,33 @@ def _export_queryset(export_filter: ExportFilter):
     )
 
 
-_CENTS_TEXT: dict[int, str] = {}
+class _Memo(dict):
+    """Amounts repeat across orders (prices, VAT): each is formatted once, then looked up."""
+
+    def __init__(self, compute):
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, key):
+        value = self.compute(key)
+        if len(self) < 100_000:
+            self[key] = value
+        return value
 
 
-def _cents(cents: int) -> str:
-    """12345 -> '123.45'. Prices repeat across orders, so each amount is formatted once."""
-    try:
-        return _CENTS_TEXT[cents]
-    except KeyError:
-        text = f"{cents // 100}.{cents % 100:02d}" if cents >= 0 else f"-{_cents(-cents)}"
-        if len(_CENTS_TEXT) < 100_000:
-            _CENTS_TEXT[cents] = text
-        return text
+def _cents_text(cents: int) -> str:
+    """12345 -> '123.45'."""
+    return f"{cents // 100}.{cents % 100:02d}" if cents >= 0 else f"-{_cents_text(-cents)}"
 
 
-def neutralise(value: str) -> str:
-    return "'" + value if value and value.startswith(FORMULA_TRIGGERS) else value
+def _cents_decimal(cents: int) -> Decimal:
+    return Decimal(cents).scaleb(-2)
+
+
+_CENTS_TEXT = _Memo(_cents_text)
+_CENTS_DECIMAL = _Memo(_cents_decimal)
+_VAT = _Memo(lambda key: vat_cents_of(*key))
+_TRIGGERS = frozenset(FORMULA_TRIGGERS)
 
 
 def _refund_dates(order_ids: list[int]) -> dict[int, str]:
@@ -202,7 +213,7 @@ def _refund_dates(order_ids: list[int]) -> dict[int, str]:
     return {order_id: "; ".join(stamps) for order_id, stamps in dates.items()}
 
 
-def export_rows(export_filter: ExportFilter, *, money_as=_cents) -> Iterator[list]:
+def export_rows(export_filter: ExportFilter, *, as_decimal: bool = False) -> Iterator[list]:
     """One list of cells per order, in COLUMNS order. Text is neutralised against formula injection.
 
     In a transaction, so PostgreSQL streams from a plain server-side cursor (outside one, Django
@@ -213,10 +224,15 @@ def export_rows(export_filter: ExportFilter, *, money_as=_cents) -> Iterator[lis
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL cursor_tuple_fraction = 1.0")
-        yield from _export_rows(export_filter, money_as=money_as)
+        yield from _export_rows(export_filter, as_decimal=as_decimal)
 
 
-def _export_rows(export_filter: ExportFilter, *, money_as) -> Iterator[list]:
+def _export_rows(export_filter: ExportFilter, *, as_decimal: bool) -> Iterator[list]:
+    # A million rows: plain lookups and inline expressions instead of helper calls in this loop.
+    money = (_CENTS_DECIMAL if as_decimal else _CENTS_TEXT).__getitem__
+    rate_text = _CENTS_TEXT.__getitem__
+    vat_of = _VAT.__getitem__
+    triggers = _TRIGGERS
     rows = _export_queryset(export_filter).iterator(chunk_size=CHUNK_SIZE)
     while chunk := list(islice(rows, CHUNK_SIZE)):
         refunded_ids = [row[0] for row in chunk if row[-1]]
@@ -250,35 +266,36 @@ def _export_rows(export_filter: ExportFilter, *, money_as) -> Iterator[list]:
             refunded,
         ) in chunk:
             gross = charged + wallet_credit
-            vat = vat_cents_of(gross, rate_bp)
+            vat = vat_of((gross, rate_bp))
+            customer_name = customer_name or ""
             yield [
-                neutralise(number or ""),
+                number or "",
                 created_utc,
                 created_monaco,
                 paid_utc or "",
                 paid_monaco or "",
                 customer_id if customer_id is not None else "",
-                neutralise(customer_name or ""),
-                neutralise(email),
-                neutralise(phone),
+                "'" + customer_name if customer_name[:1] in triggers else customer_name,
+                "'" + email if email[:1] in triggers else email,
+                "'" + phone if phone[:1] in triggers else phone,
                 iccid or "",
-                neutralise(plan_name),
+                "'" + plan_name if plan_name[:1] in triggers else plan_name,
                 period,
                 data_bytes + bonus_bytes,
-                money_as(list_price),
-                money_as(discount),
-                neutralise(promo_code),
-                money_as(wallet_credit),
-                money_as(charged),
-                money_as(gross),
-                _cents(rate_bp),
-                money_as(vat),
-                money_as(gross - vat),
+                money(list_price),
+                money(discount),
+                "'" + promo_code if promo_code[:1] in triggers else promo_code,
+                money(wallet_credit),
+                money(charged),
+                money(gross),
+                rate_text(rate_bp),
+                money(vat),
+                money(gross - vat),
                 currency,
-                neutralise(method),
+                method,
                 payment_intent or "",
                 status,
-                money_as(refunded),
+                money(refunded),
                 refund_dates.get(order_id, ""),
             ]
 
@@ -314,10 +331,6 @@ def csv_chunks(
             progress(done)
 
 
-def _decimal(cents: int) -> Decimal:
-    return Decimal(cents).scaleb(-2)
-
-
 def write_xlsx(export_filter: ExportFilter, target, *, progress: Callable[[int], None] | None = None) -> int:
     """XLSX through openpyxl's write-only mode (rows go straight to disk). Returns the row count."""
     from openpyxl import Workbook
@@ -326,7 +339,7 @@ def write_xlsx(export_filter: ExportFilter, target, *, progress: Callable[[int],
     sheet = workbook.create_sheet(str(_("Orders")))
     sheet.append(export_header())
     done = 0
-    for row in export_rows(export_filter, money_as=_decimal):
+    for row in export_rows(export_filter, as_decimal=True):
         sheet.append(row)
         done += 1
         if progress and done % CHUNK_SIZE == 0:
