@@ -220,10 +220,13 @@ def export_rows(export_filter: ExportFilter, *, as_decimal: bool = False) -> Ite
     declares it WITH HOLD and the server materialises the whole result first), planned for the
     whole result rather than for the first rows (the cursor default).
     """
+    if connection.vendor != "postgresql":
+        # SQLite (the embedded default) takes its write lock at BEGIN: no transaction here.
+        yield from _export_rows(export_filter, as_decimal=as_decimal)
+        return
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL cursor_tuple_fraction = 1.0")
         yield from _export_rows(export_filter, as_decimal=as_decimal)
 
 
