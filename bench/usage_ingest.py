@@ -52,10 +52,15 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--cards", type=int, default=10_000)
     parser.add_argument("--chunk", type=int, default=50_000)
+    parser.add_argument(
+        "--durable",
+        action="store_true",
+        help="Wait for every batch to reach the disk, as the HTTP endpoint does (import_usage does not).",
+    )
     args = parser.parse_args()
 
     with throwaway_database("bench_ledger_usage_ingest"):
-        from django.db import connection
+        from django.db import connection, transaction
 
         from usage import feeds
         from usage.ledger import ledgers_check
@@ -65,36 +70,38 @@ def main() -> None:
         now = start + timedelta(days=6, hours=2)
         cards_create(args.cards, allowance=1000 * GB, start=start, expires_at=start + timedelta(days=30))
 
-        # Baseline: COPY the same rows into a bare table with the usage record table's indexes.
+        # Baseline: COPY the same rows, in COPY's text format, into a bare table with the usage
+        # record table's indexes, committed the same way as the service's batches.
         with connection.cursor() as cursor:
             cursor.execute("CREATE TABLE baseline_usage (LIKE usage_usagerecord INCLUDING ALL)")
             cursor.execute("SELECT id, iccid FROM usage_card")
             card_ids = {iccid: card_id for card_id, iccid in cursor.fetchall()}
-            began = time.perf_counter()
-            with cursor.cursor.copy(
-                'COPY baseline_usage (record_id, card_id, start, "end", bytes, overage_bytes, received_at)'
-                " FROM STDIN"
-            ) as copy:
-                for record in records(args.records, args.cards, start):
-                    copy.write_row(
-                        (
-                            record["record_id"],
-                            card_ids[record["iccid"]],
-                            record["start"],
-                            record["end"],
-                            record["bytes"],
-                            0,
-                            now,
+        received = now.isoformat()
+        began = time.perf_counter()
+        for chunk in chunked(records(args.records, args.cards, start), args.chunk):
+            with transaction.atomic(), connection.cursor() as cursor:
+                if not args.durable:
+                    cursor.execute("SET LOCAL synchronous_commit = off")
+                with cursor.cursor.copy(
+                    'COPY baseline_usage (record_id, card_id, start, "end", bytes, overage_bytes, received_at)'
+                    " FROM STDIN"
+                ) as copy:
+                    copy.write(
+                        "".join(
+                            f"{r['record_id']}\t{card_ids[r['iccid']]}\t{r['start']}\t{r['end']}\t{r['bytes']}"
+                            f"\t0\t{received}\n"
+                            for r in chunk
                         )
                     )
-            baseline_seconds = time.perf_counter() - began
+        baseline_seconds = time.perf_counter() - began
+        with connection.cursor() as cursor:
             cursor.execute("DROP TABLE baseline_usage")
 
         feeds.CHUNK_SIZE = args.chunk
         applied = 0
         began = time.perf_counter()
         for chunk in chunked(records(args.records, args.cards, start), args.chunk):
-            result = feeds.usage_records_apply(records=chunk, now=now)
+            result = feeds.usage_records_apply(records=chunk, now=now, durable=args.durable)
             applied += result.applied
             assert not result.failures, result.failures[:3]
         seconds = time.perf_counter() - began
@@ -113,6 +120,10 @@ def main() -> None:
 
     rate = applied / seconds
     baseline_rate = args.records / baseline_seconds
+    mode = (
+        "durable commits, as the HTTP endpoint" if args.durable else "asynchronous commits, as import_usage"
+    )
+    print(f"mode: {mode}")
     print(
         f"usage ingest: {applied:,} records in {seconds:.2f} s = {rate:,.0f} records/s"
         f" (target >= {TARGET_PER_SECOND:,}/s: {'met' if rate >= TARGET_PER_SECOND else 'MISSED'})"

@@ -30,6 +30,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--chunk-size", type=int, default=20_000, help="Records applied per transaction.")
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+        parser.add_argument(
+            "--durable",
+            action="store_true",
+            help="Wait for each batch to reach the disk before the next (slower). Without it, a database"
+            " crash may lose the last second of batches: import the file again to apply them.",
+        )
 
     def handle(self, *args, **options):
         path = options["file"]
@@ -65,10 +71,10 @@ class Command(BaseCommand):
                 read += 1
                 chunk.append((line_number, record))
                 if len(chunk) >= options["chunk_size"]:
-                    self._apply(chunk, summary, failures_by_reason, shown)
+                    self._apply(chunk, summary, failures_by_reason, shown, options["durable"])
                     chunk = []
             if chunk:
-                self._apply(chunk, summary, failures_by_reason, shown)
+                self._apply(chunk, summary, failures_by_reason, shown, options["durable"])
 
         self.stdout.write(
             f"Read {read} records: {summary.applied} applied, {len(summary.duplicates)} already applied"
@@ -81,10 +87,10 @@ class Command(BaseCommand):
         if failures_by_reason:
             raise SystemExit(1)
 
-    def _apply(self, chunk, summary, failures_by_reason, shown):
+    def _apply(self, chunk, summary, failures_by_reason, shown, durable):
         lines = [line_number for line_number, _ in chunk]
         records = [record for _, record in chunk]
-        result = usage_records_apply(records=records, now=timezone.now())
+        result = usage_records_apply(records=records, now=timezone.now(), durable=durable)
         summary.applied += result.applied
         summary.duplicates.extend(result.duplicates)
         for failure in result.failures:
