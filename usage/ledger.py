@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery, Sum
+from django.utils.translation import gettext as _
 
 from usage.models import Card, LedgerEntry, ProvisioningEvent
 from usage.provisioning import (
@@ -76,7 +77,10 @@ def ledger_append(
     _require_transaction()
     data_after = card.data_remaining + data_delta
     if data_after < 0:
-        raise LedgerError(f"Card {card.pk}: {data_delta} B would leave {data_after} B, below zero.")
+        raise LedgerError(
+            _("Card %(card)s: %(delta)s B would leave %(after)s B, below zero.")
+            % {"card": card.pk, "delta": data_delta, "after": data_after}
+        )
     entry = LedgerEntry.objects.create(
         card=card,
         kind=kind,
@@ -128,11 +132,11 @@ def card_topup(
     """DOMAIN.md "Renewal": extend an active card, or start a new period on one that is not."""
     _require_transaction()
     if allowance_bytes < 0 or duration <= timedelta(0):
-        raise LedgerError("A top-up needs a positive duration and a non-negative allowance.")
+        raise LedgerError(_("A top-up needs a positive duration and a non-negative allowance."))
     if order_id is None:
-        raise LedgerError("A top-up must name the order that paid for it.")
+        raise LedgerError(_("A top-up must name the order that paid for it."))
     if LedgerEntry.objects.filter(kind=Kind.TOPUP, order_id=order_id).exists():
-        raise TopupAlreadyApplied(f"Order {order_id} has already topped up a card.")
+        raise TopupAlreadyApplied(_("Order %(order)s has already topped up a card.") % {"order": order_id})
 
     active_at_start = card.expires_at is not None and start < card.expires_at
     if active_at_start:
@@ -168,7 +172,9 @@ def card_topup(
             )
     except IntegrityError as error:
         card.refresh_from_db()
-        raise TopupAlreadyApplied(f"Order {order_id} has already topped up a card.") from error
+        raise TopupAlreadyApplied(
+            _("Order %(order)s has already topped up a card.") % {"order": order_id}
+        ) from error
 
 
 def card_adjust(
@@ -183,17 +189,20 @@ def card_adjust(
     """A staff correction: data up or down (never below zero) and/or a new expiry, with a reason."""
     _require_transaction()
     if staff_user is None:
-        raise LedgerError("An adjustment must name the staff member who made it.")
+        raise LedgerError(_("An adjustment must name the staff member who made it."))
     if not reason.strip():
-        raise LedgerError("An adjustment needs a written reason.")
+        raise LedgerError(_("An adjustment needs a written reason."))
     if data_delta == 0 and (expires_at is None or expires_at == card.expires_at):
-        raise LedgerError("This adjustment changes nothing.")
+        raise LedgerError(_("This adjustment changes nothing."))
     if card.data_remaining + data_delta < 0:
-        raise LedgerError(f"The card has {card.data_remaining} B; it cannot lose {-data_delta} B.")
+        raise LedgerError(
+            _("The card has %(left)s B; it cannot lose %(lost)s B.")
+            % {"left": card.data_remaining, "lost": -data_delta}
+        )
     new_expiry = expires_at if expires_at is not None else card.expires_at
     if data_delta > 0 and (new_expiry is None or new_expiry <= now):
         raise LedgerError(
-            "Data added to a card that is not active would be forfeited: set a future expiry too."
+            _("Data added to a card that is not active would be forfeited: set a future expiry too.")
         )
     if new_expiry is not None and card.period_started_at is None:
         card.period_started_at = now
@@ -213,9 +222,9 @@ def card_adjust(
 def card_suspend(*, card: Card, staff_user, reason: str, now: datetime) -> LedgerEntry:
     _require_transaction()
     if card.suspended_at is not None:
-        raise LedgerError("This card is already suspended.")
+        raise LedgerError(_("This card is already suspended."))
     if not reason.strip():
-        raise LedgerError("A suspension needs a written reason.")
+        raise LedgerError(_("A suspension needs a written reason."))
     card.suspended_at = now
     return ledger_append(
         card=card,
@@ -231,9 +240,9 @@ def card_suspend(*, card: Card, staff_user, reason: str, now: datetime) -> Ledge
 def card_resume(*, card: Card, staff_user, reason: str, now: datetime) -> LedgerEntry:
     _require_transaction()
     if card.suspended_at is None:
-        raise LedgerError("This card is not suspended.")
+        raise LedgerError(_("This card is not suspended."))
     if not reason.strip():
-        raise LedgerError("A resumption needs a written reason.")
+        raise LedgerError(_("A resumption needs a written reason."))
     card.suspended_at = None
     return ledger_append(
         card=card,
@@ -266,9 +275,11 @@ def card_reverse_topup(
     _require_transaction()
     topup = LedgerEntry.objects.filter(card=card, kind=Kind.TOPUP, order_id=order_id).first()
     if topup is None:
-        raise LedgerError(f"Order {order_id} never topped up card {card.pk}.")
+        raise LedgerError(
+            _("Order %(order)s never topped up card %(card)s.") % {"order": order_id, "card": card.pk}
+        )
     if max_data < 0 or max_duration < timedelta(0):
-        raise LedgerError("A reversal cannot add data or time.")
+        raise LedgerError(_("A reversal cannot add data or time."))
     earlier = LedgerEntry.objects.filter(card=card, kind=Kind.REFUND_REVERSAL, order_id=order_id)
     data_reversed = -sum(entry.data_delta for entry in earlier)
 
