@@ -246,3 +246,28 @@ def test_an_export_too_big_for_one_xlsx_sheet_asks_for_csv(finance_client, mixed
     )
     assert response.status_code == 200
     assert "choose CSV" in response.content.decode()
+
+
+def test_the_csv_is_exactly_what_the_csv_module_writes_even_for_awkward_text(db):
+    awkward = ["Rossi, Carla", 'Carla "CJ" Rossi', "Line one\nline two", "Tab\there", "Ünïcödé 王", "a\r\nb"]
+    for number, name in enumerate(awkward):
+        OrderFactory(
+            customer=UserFactory(name=name),
+            promotion_code=f"P,{number}",
+            plan=PlanFactory(code=f"p{number}", name=f'Plan "{number}", week'),
+        )
+    expected = io.StringIO()
+    writer = csv.writer(expected)
+    writer.writerow([label for _key, label in COLUMNS])
+    writer.writerows(export_rows(NOVEMBER))
+    content = b"".join(csv_chunks(NOVEMBER))
+    assert content.decode("utf-8-sig") == expected.getvalue()
+    names = [row["Customer name"] for row in parse_csv(content)]
+    assert names == [
+        "Rossi, Carla",
+        'Carla "CJ" Rossi',
+        "Line one\nline two",
+        "Tab\there",
+        "Ünïcödé 王",
+        "a\r\nb",
+    ]
