@@ -9,6 +9,7 @@ forfeit. 100,000 more cards that are not due sit in the same tables.
 """
 
 import argparse
+import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,7 @@ def main() -> None:
     parser.add_argument("--cards", type=int, default=100_000)
     args = parser.parse_args()
 
-    with throwaway_database("bench_ledger_expiry_sweep"):
+    with throwaway_database(f"bench_ledger_expiry_sweep_{os.getpid()}"):
         from django.db import connection, transaction
 
         from usage.ledger import cards_expire, ledgers_check

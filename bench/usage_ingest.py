@@ -9,6 +9,7 @@ card's cache.
 """
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -59,7 +60,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    with throwaway_database("bench_ledger_usage_ingest"):
+    with throwaway_database(f"bench_ledger_usage_ingest_{os.getpid()}"):
         from django.db import connection, transaction
 
         from usage import feeds
