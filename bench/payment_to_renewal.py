@@ -95,10 +95,17 @@ def main() -> None:
             local.connection = connection
             posted[order_id] = time.time()
             try:
-                statuses.append(post(connection, payload, header))
+                status = post(connection, payload, header)
             except (OSError, http.client.HTTPException):
-                statuses.append(0)
-                local.connection = None
+                # gunicorn closed an idle keep-alive connection: retry once on a new one, as Stripe would.
+                connection.close()
+                connection = local.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                try:
+                    status = post(connection, payload, header)
+                except (OSError, http.client.HTTPException):
+                    status = 0
+                    local.connection = None
+            statuses.append(status)
             answered[order_id] = time.time()
 
         try:
