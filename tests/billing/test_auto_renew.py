@@ -207,3 +207,30 @@ def test_auto_renew_of_someone_elses_card_is_not_found(outsider_client, card, we
     )
     assert response.status_code == 404
     assert not AutoRenewal.objects.exists()
+
+
+def test_an_off_session_payment_that_fails_later_is_reported_by_webhook(
+    client, owner, due_card, week_plan, fake_stripe
+):
+    from tests.billing.conftest import post_event, stripe_event
+
+    consent(owner, due_card, week_plan, **SAVED_CARD)
+    fake_stripe.off_session_outcome = "processing"
+    auto_renewals_run(now=timezone.now())
+    order = Order.objects.get()
+    assert order.status == Order.Status.PENDING
+    intent = {
+        "id": order.stripe_payment_intent_id,
+        "object": "payment_intent",
+        "status": "requires_payment_method",
+        "metadata": {"order_id": str(order.pk)},
+        "last_payment_error": {"code": "card_declined", "message": "Your card was declined."},
+    }
+
+    post_event(client, stripe_event("payment_intent.payment_failed", intent))
+
+    order.refresh_from_db()
+    assert order.status == Order.Status.FAILED
+    assert AutoRenewal.objects.get().last_attempt_state == "declined"
+    [email] = mail.outbox
+    assert "was declined" in email.body
