@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from billing.models import AutoRenewal, Order, Wallet, WalletEntry
 from plans.models import Plan, Promotion
@@ -113,6 +114,13 @@ class Quote:
     @property
     def vat_percent(self) -> str:
         return f"{self.plan.vat_rate_bp / 100:g}"
+
+    @property
+    def validity_text(self) -> str:
+        hours = int(self.plan.duration.total_seconds() // 3600)
+        if hours % 24:
+            return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
+        return ngettext("%(count)d day", "%(count)d days", hours // 24) % {"count": hours // 24}
 
 
 def renewal_preview(

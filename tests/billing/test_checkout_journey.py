@@ -39,6 +39,7 @@ def test_the_review_page_says_exactly_what_will_happen(owner_client, week_plan, 
     assert response.status_code == 200
     assert "Week 5 GB" in page
     assert "€14.90" in page
+    assert "7 days" in page
     assert "Prices include VAT at 20 %." in page
     # 5 days left + 7 days, from 14:05 Monaco time; 1.2 GB left + 5 GB.
     assert "Valid until 8 Dec 2026, 14:05 (Monaco time, CET), 6.2 GB available." in " ".join(page.split())
