@@ -48,12 +48,16 @@ def _enqueue(webhook_event_id: int) -> None:
 
 
 def webhook_event_process(*, webhook_event_id: int, now: datetime) -> WebhookEvent:
-    """Run the handler for a stored event once; errors are recorded (and re-raised if worth a retry)."""
-    claimed = WebhookEvent.objects.filter(pk=webhook_event_id, processed_at__isnull=True).update(
+    """Run the handler of a stored event not processed yet; errors are recorded (re-raised if worth a retry).
+
+    Handlers lock the order and check its state, so the rare double run (a retry racing the
+    reconciler) changes nothing twice.
+    """
+    unprocessed = WebhookEvent.objects.filter(pk=webhook_event_id, processed_at__isnull=True).update(
         attempts=F("attempts") + 1
     )
     stored = WebhookEvent.objects.get(pk=webhook_event_id)
-    if not claimed:
+    if not unprocessed:
         return stored
     handler = EVENT_HANDLERS.get(stored.type)
     try:
