@@ -162,9 +162,9 @@ def gunicorn_start(port: int, env: dict, *, workers: int, threads: int) -> subpr
     raise SystemExit("gunicorn did not answer in time")
 
 
-def worker_start(env: dict, *, concurrency: int) -> subprocess.Popen:
+def worker_start(env: dict, *, concurrency: int, pool: str = "prefork") -> subprocess.Popen:
     command = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO"]
-    command += ["--pool", "prefork", "--concurrency", str(concurrency)]
+    command += ["--pool", pool, "--concurrency", str(concurrency)]
     command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     worker = subprocess.Popen(
         command,
