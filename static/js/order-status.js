@@ -10,76 +10,78 @@
     }
   });
 
-  var box = document.querySelector("[data-order-status]");
-  if (!box) {
-    return;
-  }
-  var url = box.getAttribute("data-status-url");
-  var text = box.querySelector("[data-order-text]");
-  var badge = box.querySelector("[data-order-badge]");
-  var spinner = box.querySelector("[data-order-spinner]");
-  var pay = box.querySelector("[data-order-pay]");
-  var receipt = box.querySelector("[data-order-receipt]");
-  var started = Date.now();
+  // Every order on the page that is still waiting or renewing polls its own status (no reload).
+  function watch(box) {
+    var url = box.getAttribute("data-status-url");
+    var text = box.querySelector("[data-order-text]");
+    var badge = box.querySelector("[data-order-badge]");
+    var spinner = box.querySelector("[data-order-spinner]");
+    var pay = box.querySelector("[data-order-pay]");
+    var receipt = box.querySelector("[data-order-receipt]");
+    var started = Date.now();
 
-  function show(link, href) {
-    if (!link) {
-      return;
+    function show(link, href) {
+      if (!link) {
+        return;
+      }
+      if (href) {
+        link.setAttribute("href", href);
+        link.hidden = false;
+      } else {
+        link.hidden = true;
+      }
     }
-    if (href) {
-      link.setAttribute("href", href);
-      link.hidden = false;
-    } else {
-      link.hidden = true;
+
+    function render(data) {
+      box.setAttribute("data-state", data.state);
+      if (text) {
+        text.textContent = data.message;
+      }
+      if (badge) {
+        badge.textContent = data.status_label;
+        badge.className = "badge badge-" + data.state;
+      }
+      if (spinner && data.finished) {
+        spinner.remove();
+        spinner = null;
+      }
+      show(pay, data.pay_url);
+      show(receipt, data.receipt_url);
+    }
+
+    function delay() {
+      // Every 700 ms for the first minute (renewal takes about a second), then back off.
+      var elapsed = Date.now() - started;
+      if (elapsed < 60000) {
+        return 700;
+      }
+      return Math.min(30000, 5000 + elapsed / 20);
+    }
+
+    function poll() {
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error("HTTP " + response.status);
+          }
+          return response.json();
+        })
+        .then(function (data) {
+          render(data);
+          if (!data.finished) {
+            window.setTimeout(poll, delay());
+          }
+        })
+        .catch(function () {
+          window.setTimeout(poll, Math.max(delay(), 3000));
+        });
+    }
+
+    var state = box.getAttribute("data-state");
+    if (state === "waiting" || state === "renewing") {
+      window.setTimeout(poll, 300);
     }
   }
 
-  function render(data) {
-    box.setAttribute("data-state", data.state);
-    if (text) {
-      text.textContent = data.message;
-    }
-    if (badge) {
-      badge.textContent = data.status_label;
-      badge.className = "badge badge-" + data.state;
-    }
-    if (spinner && data.finished) {
-      spinner.remove();
-      spinner = null;
-    }
-    show(pay, data.pay_url);
-    show(receipt, data.receipt_url);
-  }
-
-  function delay() {
-    // Every 700 ms for the first minute (renewal takes about a second), then back off.
-    var elapsed = Date.now() - started;
-    if (elapsed < 60000) {
-      return 700;
-    }
-    return Math.min(30000, 5000 + elapsed / 20);
-  }
-
-  function poll() {
-    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
-      .then(function (response) {
-        if (!response.ok) {
-          throw new Error("HTTP " + response.status);
-        }
-        return response.json();
-      })
-      .then(function (data) {
-        render(data);
-        if (!data.finished) {
-          window.setTimeout(poll, delay());
-        }
-      })
-      .catch(function () {
-        window.setTimeout(poll, Math.max(delay(), 3000));
-      });
-  }
-
-  if (box.getAttribute("data-state") === "waiting" || box.getAttribute("data-state") === "renewing") {
-    window.setTimeout(poll, 300);
-  }
+  Array.prototype.forEach.call(document.querySelectorAll("[data-order-status]"), watch);
 })();

@@ -102,3 +102,24 @@ def test_the_status_page_switches_from_renewing_to_done_without_a_reload(
     assert page.locator("[data-order-badge]").inner_text() == "Renewed"
     assert page.get_by_role("link", name="Receipt").is_visible()
     screenshot(page, "done")
+
+
+def test_the_order_history_shows_a_renewal_finishing_live(
+    phone_page, login_with_password, traveller, monkeypatch
+):
+    from billing.services import order_create, order_fulfil, order_mark_paid
+
+    card = OwnedCardFactory(owner=traveller, expires_at=timezone.now() + timedelta(days=2))
+    order = order_create(user=traveller, plan=PlanFactory(), card=card, now=timezone.now())
+    monkeypatch.setattr("billing.services._enqueue_fulfilment", lambda order_id: None)
+    order_mark_paid(order_id=order.pk, paid_at=timezone.now(), now=timezone.now())
+    page = phone_page
+    login_with_password(page, login="+377 6 12 34 56 78", password=PASSWORD)
+    page.goto("/orders/")
+    row = page.locator(f"article:has-text('{order.number}')")
+    assert row.locator("[data-order-badge]").inner_text() == "Paid, renewing"
+
+    order_fulfil(order_id=order.pk, now=timezone.now())
+
+    row.locator("[data-order-text]").filter(has_text="Done — valid until").wait_for(timeout=5000)
+    assert row.locator("[data-order-badge]").inner_text() == "Renewed"
