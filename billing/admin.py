@@ -290,6 +290,7 @@ class OrderAdmin(StaffActionsAdmin, ReadOnlyAdmin):
             permission="support.order_resend_confirmation",
             perform=_order_resend,
             available=lambda order: order.status == Order.Status.FULFILLED,
+            bulk=True,
         ),
         StaffAction(
             name="retry-fulfilment",
@@ -297,6 +298,7 @@ class OrderAdmin(StaffActionsAdmin, ReadOnlyAdmin):
             permission="support.order_retry_fulfilment",
             perform=_order_retry,
             available=lambda order: order.status == Order.Status.PAID,
+            bulk=True,
         ),
         StaffAction(
             name="refund",
@@ -415,6 +417,7 @@ class WebhookEventAdmin(StaffActionsAdmin, ReadOnlyAdmin):
             label=_("Re-run this event"),
             permission="support.webhook_rerun",
             perform=_webhook_rerun,
+            bulk=True,
         ),
     )
 

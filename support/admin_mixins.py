@@ -11,6 +11,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from support.services import audit_record, object_snapshot
@@ -157,11 +158,61 @@ class StaffAction:
     form_class: type[forms.Form] = ReasonForm
     description: str = ""
     available: Callable | None = None  # (obj) -> bool: whether the action makes sense right now
+    # Also offered on the changelist for the selected rows (one reason for all), e.g. after an outage.
+    bulk: bool = False
 
 
 class StaffActionsAdmin(admin.ModelAdmin):
     staff_actions: tuple[StaffAction, ...] = ()
     change_form_template = "admin/support/change_form_with_actions.html"
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        for action in self.staff_actions:
+            if action.bulk and request.user.has_perm(action.permission):
+                name = f"staff_{action.name.replace('-', '_')}"
+                actions[name] = (self._bulk_action(action), name, action.label)
+        return actions
+
+    def _bulk_action(self, action: StaffAction):
+        def run(model_admin, request, queryset):
+            if not request.user.has_perm(action.permission):
+                raise PermissionDenied
+            form = ReasonForm(request.POST if "apply" in request.POST else None)
+            if form.is_valid():
+                done, refused = 0, []
+                for obj in queryset:
+                    if action.available is not None and not action.available(obj):
+                        refused.append(f"{obj}: {gettext('not applicable')}")
+                        continue
+                    try:
+                        with transaction.atomic():
+                            action.perform(request, obj, form.cleaned_data)
+                    except (ValueError, PermissionError) as error:
+                        refused.append(f"{obj}: {error}")
+                    else:
+                        done += 1
+                self.message_user(
+                    request,
+                    gettext("%(action)s: done for %(count)d.") % {"action": action.label, "count": done},
+                    messages.SUCCESS,
+                )
+                if refused:
+                    self.message_user(request, "; ".join(refused), messages.WARNING)
+                return None
+            context = {
+                **self.admin_site.each_context(request),
+                "title": action.label,
+                "action": action,
+                "action_name": request.POST.get("action", ""),
+                "objects": queryset,
+                "form": form,
+                "opts": self.opts,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/support/confirm_bulk_action.html", context)
+
+        return run
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name

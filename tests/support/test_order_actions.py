@@ -248,3 +248,63 @@ def test_re_running_a_failed_webhook_event_applies_it(agent_client, customer):
     audit = AuditEntry.objects.get(action="webhook_rerun")
     assert audit.before["error"] == "Order.DoesNotExist: earlier failure"
     assert audit.after["error"] == ""
+
+
+def test_support_retries_several_stuck_orders_at_once_with_one_reason(
+    agent_client, customer, fulfilled_order
+):
+    paid_at = NOW - timedelta(hours=30)
+    stuck = [
+        OrderFactory(
+            customer=customer,
+            card=CardFactory(owner=customer),
+            status="paid",
+            paid_at=paid_at,
+            created_at=paid_at,
+        )
+        for _ in range(2)
+    ]
+    changelist = reverse("admin:billing_order_changelist")
+    selected = [order.pk for order in [*stuck, fulfilled_order]]
+    confirm = agent_client.post(
+        changelist, {"action": "staff_retry_fulfilment", "_selected_action": selected}
+    )
+    assert confirm.status_code == 200
+    assert "Reason" in confirm.content.decode()
+    assert Order.objects.filter(status="paid").count() == 2  # nothing happens before the reason
+
+    done = agent_client.post(
+        changelist,
+        {
+            "action": "staff_retry_fulfilment",
+            "_selected_action": selected,
+            "apply": "1",
+            "reason": "Worker outage",
+        },
+        follow=True,
+    )
+    page = done.content.decode()
+    assert "done for 2" in page
+    assert fulfilled_order.number in page  # refused: already renewed
+    assert Order.objects.filter(pk__in=[order.pk for order in stuck], status="fulfilled").count() == 2
+    assert set(AuditEntry.objects.values_list("action", "reason")) == {
+        ("order_retry_fulfilment", "Worker outage")
+    }
+    assert AuditEntry.objects.count() == 2
+
+
+def test_finance_is_not_offered_the_bulk_actions(finance_client, fulfilled_order):
+    response = finance_client.get(reverse("admin:billing_order_changelist"))
+    assert response.status_code == 200
+    assert "staff_retry_fulfilment" not in response.content.decode()
+    refused = finance_client.post(
+        reverse("admin:billing_order_changelist"),
+        {
+            "action": "staff_retry_fulfilment",
+            "_selected_action": [fulfilled_order.pk],
+            "apply": "1",
+            "reason": "x",
+        },
+    )
+    assert not AuditEntry.objects.exists()
+    assert refused.status_code in (200, 302)
