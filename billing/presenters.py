@@ -21,7 +21,7 @@ PAYMENT_METHOD_LABELS = {
     "wechat_pay": gettext_lazy("WeChat Pay"),
     "wallet": gettext_lazy("Account credit"),
     "promotion": gettext_lazy("Promotion (nothing to pay)"),
-    "demo": gettext_lazy("Demo payment (no money taken)"),
+    "demo": gettext_lazy("Demo payment, no money taken"),
 }
 
 

@@ -524,7 +524,8 @@ def renewal_confirmation_send(*, order: Order, card: Card) -> None:
         context={
             "order_number": order.number,
             "plan_name": plan_name,
-            "card_name": str(card),
+            "card_name": card.label or card.iccid,
+            "card_label": card.label,
             "iccid": card.iccid,
             "data_added_bytes": order.total_bytes,
             "data_remaining_bytes": card.data_remaining,
