@@ -44,19 +44,13 @@ class AuditedAdmin(admin.ModelAdmin):
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
-        fieldsets = list(super().get_fieldsets(request, obj))
-        if not self._asks_for_reason(request, obj):
-            return [
-                (name, {**opts, "fields": [f for f in opts["fields"] if f != AUDIT_REASON_FIELD]})
-                for name, opts in fieldsets
-            ]
-        named = admin.utils.flatten_fieldsets(fieldsets)
-        if AUDIT_REASON_FIELD in named:
-            fieldsets = [
-                (name, {**opts, "fields": [f for f in opts["fields"] if f != AUDIT_REASON_FIELD]})
-                for name, opts in fieldsets
-            ]
-        return [*fieldsets, (_("Audit"), {"fields": [AUDIT_REASON_FIELD]})]
+        fieldsets = [
+            (name, {**opts, "fields": [field for field in opts["fields"] if field != AUDIT_REASON_FIELD]})
+            for name, opts in super().get_fieldsets(request, obj)
+        ]
+        if self._asks_for_reason(request, obj):
+            fieldsets.append((_("Audit"), {"fields": [AUDIT_REASON_FIELD]}))
+        return fieldsets
 
     def save_model(self, request, obj, form, change):
         before = None
