@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -97,4 +98,4 @@ def test_the_language_picker_waits_for_its_button_when_used_with_the_keyboard(
     _tab_to(page, button)
     assert button.bounding_box()["width"] > 10, "the button shows itself when it has the focus"
     page.keyboard.press("Enter")
-    page.wait_for_function("document.documentElement.lang !== 'en'")
+    expect(page.locator("html")).not_to_have_attribute("lang", "en")

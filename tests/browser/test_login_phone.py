@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -41,7 +42,7 @@ def _switch_language(page, code: str) -> None:
     # A tap on the picker, then a choice: the page reloads in that language.
     page.locator("#language-select").tap()
     page.select_option("#language-select", code)
-    page.wait_for_function(f"document.documentElement.lang === '{code}'")
+    expect(page.locator("html")).to_have_attribute("lang", code)
 
 
 def test_a_traveller_logs_in_with_a_phone_number_and_sees_the_dashboard_in_english_and_chinese(
