@@ -48,7 +48,11 @@ def checkout(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("This plan is not on sale. Please choose one of the plans below."))
         return redirect("plans:list")
 
-    form = CheckoutForm(data or None, initial={"plan": plan.code, "card": card.pk if card else "new"})
+    # First arrival (only plan and card in the address): credit applied, no promo code yet.
+    submitted = request.method == "POST" or "promo_code" in request.GET
+    form = CheckoutForm(
+        data if submitted else None, initial={"plan": plan.code, "card": card.pk if card else "new"}
+    )
     form.is_valid()
     promo_code = form.cleaned_data.get("promo_code", "") if form.is_bound else ""
     apply_wallet = form.cleaned_data.get("apply_wallet", False) if form.is_bound else True

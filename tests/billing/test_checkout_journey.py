@@ -256,3 +256,17 @@ def test_cancelling_on_the_cancel_page_closes_the_order(owner_client, week_plan,
     assert "Nothing was charged" in page
     order.refresh_from_db()
     assert order.status == Order.Status.CANCELLED
+
+
+def test_credit_is_offered_and_applied_on_arrival(owner_client, owner, week_plan, active_card, demo_mode):
+    from billing.models import WalletEntry
+    from billing.services import wallet_move
+
+    wallet_move(user=owner, amount_cents=500, kind=WalletEntry.Kind.GOODWILL, now=NOW)
+
+    arrival = owner_client.get(checkout_url(week_plan, active_card)).content.decode()
+    unticked = owner_client.get(checkout_url(week_plan, active_card) + "&promo_code=").content.decode()
+
+    assert "You have €5.00 of account credit." in arrival
+    assert "€9.90" in arrival  # €14.90 less €5.00
+    assert "Pay €14.90" in unticked
