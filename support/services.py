@@ -1,4 +1,5 @@
 import json
+from datetime import timedelta
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -11,6 +12,14 @@ from support.models import AuditEntry, Ticket, TicketMessage
 
 class TicketClosedError(Exception):
     pass
+
+
+class TicketLimitError(Exception):
+    pass
+
+
+# A traveller with a real problem writes once or twice an hour; more is a script or a stuck button.
+TICKETS_PER_HOUR = 5
 
 
 # Never copied into the trail: a hash is still a secret.
@@ -65,6 +74,11 @@ def ticket_open(*, user, topic: str, body: str, card=None, order=None) -> Ticket
     if order is not None and order.customer_id != user.pk:
         raise PermissionError("A ticket can only be about the customer's own order.")
     now = timezone.now()
+    recent = Ticket.objects.filter(user=user, created_at__gte=now - timedelta(hours=1)).count()
+    if recent >= TICKETS_PER_HOUR:
+        raise TicketLimitError(
+            _("You have written to us several times in the last hour. We answer those first; reply there.")
+        )
     ticket = Ticket.objects.create(
         user=user, topic=topic, card=card, order=order, created_at=now, updated_at=now
     )

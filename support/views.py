@@ -29,15 +29,19 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
         initial["topic"] = "renewal"
     form = TicketForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
-        ticket = services.ticket_open(
-            user=request.user,
-            topic=form.cleaned_data["topic"],
-            body=form.cleaned_data["body"],
-            card=form.cleaned_data["card"],
-            order=form.cleaned_data["order"],
-        )
-        messages.success(request, _("Your request has been sent. We answer by email and on this page."))
-        return redirect("support:ticket_detail", ticket_id=ticket.pk)
+        try:
+            ticket = services.ticket_open(
+                user=request.user,
+                topic=form.cleaned_data["topic"],
+                body=form.cleaned_data["body"],
+                card=form.cleaned_data["card"],
+                order=form.cleaned_data["order"],
+            )
+        except services.TicketLimitError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Your request has been sent. We answer by email and on this page."))
+            return redirect("support:ticket_detail", ticket_id=ticket.pk)
     return render(request, "support/ticket_new.html", {"form": form})
 
 

@@ -155,3 +155,12 @@ def test_a_card_preselected_from_a_link_must_be_the_travellers(traveller_client,
     response = traveller_client.get(reverse("support:ticket_new"), {"card": card.pk})
     assert response.status_code == 200
     assert response.context["form"].initial["card"] == card
+
+
+def test_a_burst_of_new_tickets_is_refused_with_a_message(traveller_client):
+    for _ in range(5):
+        assert open_ticket(traveller_client).status_code == 302
+    response = open_ticket(traveller_client)
+    assert response.status_code == 200
+    assert "several times in the last hour" in response.content.decode()
+    assert Ticket.objects.count() == 5
