@@ -36,7 +36,7 @@ PAID_STATES = (
 
 
 def stripe_dashboard_url(kind: str, stripe_id: str) -> str:
-    mode = "" if settings.STRIPE_SECRET_KEY.startswith("sk_live_") else "test/"
+    mode = "" if settings.STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_")) else "test/"
     return f"https://dashboard.stripe.com/{mode}{kind}/{stripe_id}"
 
 
