@@ -4,6 +4,7 @@
     python3 dev.py run     # set up .venv, migrate, seed the demo, serve web + Celery worker + beat
     python3 dev.py test    # set up .venv, ruff, migration check, then the whole pytest suite
     python3 dev.py lock    # rewrite requirements.lock from what .venv holds now
+    python3 dev.py bench   # run every benchmark in bench/ and print one table (bench/README.md)
 
 Extra arguments after `test` go to pytest (`python3 dev.py test -k healthz -x`).
 """
@@ -286,13 +287,16 @@ def command_test(pytest_args: list[str]) -> int:
 def main(argv: list[str]) -> int:
     if sys.version_info < MINIMUM_PYTHON:
         return fail(f"Python {'.'.join(map(str, MINIMUM_PYTHON))} or newer is needed; this is {sys.version}")
-    if not argv or argv[0] not in {"run", "test", "lock"}:
+    if not argv or argv[0] not in {"run", "test", "lock", "bench"}:
         print(__doc__)
         return 2
     if argv[0] == "run":
         return command_run()
     if argv[0] == "test":
         return command_test(argv[1:])
+    if argv[0] == "bench":
+        ensure_venv()
+        return subprocess.call([str(PYTHON), str(ROOT / "bench" / "run_all.py"), *argv[1:]], cwd=ROOT)
     return lock()
 
 
