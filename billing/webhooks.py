@@ -215,8 +215,25 @@ EVENT_HANDLERS: dict[str, Callable[[dict, datetime], None]] = {
 
 def webhook_payload_verify(*, payload: bytes, signature: str | None, secret: str) -> dict:
     """The event as a plain dict, if Stripe signed it; raises ValueError or SignatureVerificationError."""
-    stripe.Webhook.construct_event(payload, signature, secret)
-    return json.loads(payload)
+    stripe.WebhookSignature.verify_header(
+        payload.decode("utf-8"), signature, secret, stripe.Webhook.DEFAULT_TOLERANCE
+    )
+    try:
+        event = json.loads(payload)
+    except RecursionError as error:
+        raise ValueError("The payload nests too deeply.") from error
+    # Signed bodies can still be odd (a list, a number id): refuse what could not be stored by id.
+    if not (
+        isinstance(event, dict)
+        and isinstance(event.get("id"), str)
+        and 0 < len(event["id"]) <= WebhookEvent._meta.get_field("stripe_event_id").max_length
+        and isinstance(event.get("type", ""), str)
+        and len(event.get("type", "")) <= WebhookEvent._meta.get_field("type").max_length
+    ):
+        raise ValueError("Not a Stripe event.")
+    # A lone surrogate ("\\ud800") parses but cannot be stored: UnicodeEncodeError is a ValueError.
+    json.dumps(event, ensure_ascii=False).encode()
+    return event
 
 
 # --- Demo payments ------------------------------------------------------------------------------

@@ -22,8 +22,9 @@ def _error(status: int, error: str, message: str) -> JsonResponse:
 @require_POST
 def carrier_usage(request: HttpRequest) -> JsonResponse:
     """A JSON batch {"records": [{record_id, iccid, start, end, bytes}, ...]} signed with HMAC-SHA256."""
-    secret = settings.CARRIER_USAGE_SECRET
-    if not secret:
+    # Comma-separated: during a rotation the new secret and the old one are both accepted.
+    secrets = [secret.strip() for secret in settings.CARRIER_USAGE_SECRET.split(",") if secret.strip()]
+    if not secrets:
         return _error(503, "not_configured", "The usage feed is not configured on this portal.")
     limit = settings.CARRIER_USAGE_MAX_BODY_BYTES
     try:
@@ -38,12 +39,15 @@ def carrier_usage(request: HttpRequest) -> JsonResponse:
         return _error(413, "too_large", f"The body is over {limit} bytes; send smaller batches.")
 
     now = timezone.now()
-    if not usage_signature_is_valid(
-        body=body,
-        timestamp=request.headers.get(TIMESTAMP_HEADER, ""),
-        signature=request.headers.get(SIGNATURE_HEADER, ""),
-        secret=secret,
-        now=now,
+    if not any(
+        usage_signature_is_valid(
+            body=body,
+            timestamp=request.headers.get(TIMESTAMP_HEADER, ""),
+            signature=request.headers.get(SIGNATURE_HEADER, ""),
+            secret=secret,
+            now=now,
+        )
+        for secret in secrets
     ):
         logger.warning("Usage batch refused: bad or stale signature from %s", request.META.get("REMOTE_ADDR"))
         return _error(401, "bad_signature", "The signature or its timestamp is missing, wrong or stale.")
@@ -52,6 +56,8 @@ def carrier_usage(request: HttpRequest) -> JsonResponse:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return _error(400, "bad_json", "The body is not valid JSON.")
+    except RecursionError:
+        return _error(400, "bad_json", "The body nests too deeply.")
     records = payload.get("records") if isinstance(payload, dict) else payload
     if not isinstance(records, list):
         return _error(400, "bad_batch", 'Send {"records": [...]}.')

@@ -98,7 +98,8 @@ def usage_signature_is_valid(
         sent_at = int(timestamp)
     except ValueError:
         return False
-    if abs(now.timestamp() - sent_at) > SIGNATURE_TOLERANCE.total_seconds():
+    # Compared as integers: a timestamp of 400 digits must not overflow a float.
+    if abs(int(now.timestamp()) - sent_at) > SIGNATURE_TOLERANCE.total_seconds():
         return False
     expected = usage_signature(body=body, timestamp=timestamp, secret=secret)
     return hmac.compare_digest(expected, signature.strip().lower())
