@@ -76,3 +76,65 @@ def client_for(user) -> Client:
     if user is not None:
         browser.force_login(user)
     return browser
+
+
+@pytest.fixture
+def world(db, settings):
+    """Two customers with the same kinds of things, plus support and finance staff and a superuser.
+
+    Every id a URL can take has one object of the owner and one of the other customer.
+    """
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    from billing.models import Order
+    from support.models import ExportJob, Ticket, TicketMessage
+    from tests.billing.factories import PlanFactory, PromotionFactory
+    from tests.support.factories import OrderFactory, UserFactory, staff_user
+    from tests.usage.card_factories import InventoryCardFactory, OwnedCardFactory
+
+    settings.PAYMENTS_DEMO_MODE = True
+    settings.STRIPE_SECRET_KEY = ""
+    plan = PlanFactory()
+    promotion = PromotionFactory(code="RIVIERA")
+    now = timezone.now()
+
+    def customer(email: str, phone: str):
+        user = UserFactory(email=email, phone=phone, phone_verified=True, name=email.split("@")[0])
+        card = OwnedCardFactory(owner=user, label="")
+        paid = OrderFactory(customer=user, card=card, plan=plan, created_at=now - timedelta(days=1))
+        pending = OrderFactory(
+            customer=user, card=card, plan=plan, status=Order.Status.PENDING, created_at=now, paid_at=None
+        )
+        ticket = Ticket.objects.create(user=user, topic=Ticket.Topic.OTHER)
+        TicketMessage.objects.create(ticket=ticket, author=user, body="Hello")
+        return SimpleNamespace(user=user, card=card, paid=paid, pending=pending, ticket=ticket)
+
+    owner = customer("owner@example.com", "+37761234567")
+    other = customer("other@example.com", "+33612345678")
+    support = staff_user("support", email="agent@example.com")
+    finance = staff_user("finance", email="money@example.com")
+    admin = UserFactory(email="root@example.com", is_staff=True, is_superuser=True)
+
+    def export_job(user):
+        return ExportJob.objects.create(
+            user=user,
+            params={"start": "2026-11-01", "end": "2026-11-25", "statuses": []},
+            file_format="csv",
+            expires_at=now + timedelta(days=1),
+        )
+
+    return SimpleNamespace(
+        plan=plan,
+        promotion=promotion,
+        owner=owner,
+        other=other,
+        support=support,
+        finance=finance,
+        admin=admin,
+        finance_job=export_job(finance),
+        other_finance_job=export_job(admin),
+        spare_card=InventoryCardFactory(),
+    )
