@@ -1,9 +1,11 @@
 import contextlib
 import logging
+import time
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -14,6 +16,11 @@ from accounts.phone import PhoneNumberField, phone_parse
 from accounts.sms import SMSError, send_sms
 
 logger = logging.getLogger(__name__)
+
+# Authentication text messages (codes, "no account uses this number") per hour, whatever the endpoint.
+SMS_PER_NUMBER = 5
+SMS_PER_IP = 20
+SMS_WINDOW_SECONDS = 3600
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -61,8 +68,35 @@ class AccountAdapter(DefaultAccountAdapter):
 
     # --- Text messages -------------------------------------------------------------------------
 
+    def _sms_budget_spent(self, phone: str) -> bool:
+        """Per number and per client address, whichever endpoint asks: nobody can spam a phone with
+        codes (allauth's per-action limits add up across login code, verification and reset)."""
+        from allauth.core.internal.ratelimit import get_ip
+
+        window = int(time.time()) // SMS_WINDOW_SECONDS
+        keys = [(f"sms-budget:number:{phone}:{window}", SMS_PER_NUMBER)]
+        if self.request is not None:
+            keys.append((f"sms-budget:ip:{get_ip(self.request)}:{window}", SMS_PER_IP))
+        if any((cache.get(key) or 0) >= limit for key, limit in keys):
+            return True
+        for key, _limit in keys:
+            if not cache.add(key, 1, timeout=SMS_WINDOW_SECONDS):
+                try:
+                    cache.incr(key)
+                except ValueError:  # expired between add and incr
+                    cache.set(key, 1, timeout=SMS_WINDOW_SECONDS)
+        return False
+
     def _send_sms(self, phone: str, template: str, context: dict) -> None:
         context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
+        if self._sms_budget_spent(phone):
+            logger.warning("SMS to %s not sent: hourly budget for this number or address spent", phone)
+            if self.request is not None:
+                messages.error(
+                    self.request,
+                    _("Too many text messages were asked for. Please wait an hour and try again."),
+                )
+            return
         try:
             send_sms(phone, render_to_string(template, context).strip())
         except SMSError:
@@ -86,9 +120,8 @@ class AccountAdapter(DefaultAccountAdapter):
     # --- Login stages --------------------------------------------------------------------------
 
     def get_login_stages(self) -> list[str]:
-        return [
-            "accounts.stages.EmailVerificationStage"
-            if stage == "allauth.account.stages.EmailVerificationStage"
-            else stage
-            for stage in super().get_login_stages()
-        ]
+        ours = {
+            "allauth.account.stages.EmailVerificationStage": "accounts.stages.EmailVerificationStage",
+            "allauth.account.stages.PhoneVerificationStage": "accounts.stages.PhoneVerificationStage",
+        }
+        return [ours.get(stage, stage) for stage in super().get_login_stages()]

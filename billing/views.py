@@ -57,10 +57,14 @@ def checkout(request: HttpRequest) -> HttpResponse:
     promo_code = form.cleaned_data.get("promo_code", "") if form.is_bound else ""
     apply_wallet = form.cleaned_data.get("apply_wallet", False) if form.is_bound else True
     promotion = None
+    if promo_code and _promo_guesses_exhausted(request, now):
+        form.add_error("promo_code", _("Too many wrong promo codes. Please wait an hour and try again."))
+        return _checkout_render(request, form, plan, card, None, apply_wallet, now, status=429)
     if promo_code:
         try:
             promotion = selectors.promotion_find(code=promo_code, plan=plan, user=request.user, now=now)
         except selectors.PromotionInvalid as error:
+            _promo_guess_failed(request, now)
             form.add_error("promo_code", str(error))
 
     if request.method == "POST" and not form.errors:
@@ -85,6 +89,10 @@ def checkout(request: HttpRequest) -> HttpResponse:
         form = CheckoutForm(
             initial={"plan": plan.code, "card": card.pk if card else "new", "apply_wallet": True}
         )
+    return _checkout_render(request, form, plan, card, promotion, apply_wallet, now)
+
+
+def _checkout_render(request, form, plan, card, promotion, apply_wallet, now, *, status=None) -> HttpResponse:
     quote = selectors.order_quote(
         user=request.user, plan=plan, card=card, promotion=promotion, apply_wallet=apply_wallet, now=now
     )
@@ -96,7 +104,37 @@ def checkout(request: HttpRequest) -> HttpResponse:
         "now": now,
         "save_payment_method": _auto_renew_wants_method(card),
     }
-    return render(request, "billing/checkout.html", context, status=400 if form.errors else 200)
+    return render(request, "billing/checkout.html", context, status=status or (400 if form.errors else 200))
+
+
+# Wrong promo codes allowed per hour before any code is refused unseen: guessing codes is cheap
+# otherwise. Per IP is looser because hotel and café networks put many travellers behind one address.
+PROMO_FAILURES_PER_USER = 10
+PROMO_FAILURES_PER_IP = 30
+PROMO_WINDOW_SECONDS = 3600
+
+
+def _promo_counter_keys(request: HttpRequest, now) -> list[tuple[str, int]]:
+    from allauth.core.internal.ratelimit import get_ip
+
+    window = int(now.timestamp()) // PROMO_WINDOW_SECONDS
+    return [
+        (f"promo-guess:user:{request.user.pk}:{window}", PROMO_FAILURES_PER_USER),
+        (f"promo-guess:ip:{get_ip(request)}:{window}", PROMO_FAILURES_PER_IP),
+    ]
+
+
+def _promo_guesses_exhausted(request: HttpRequest, now) -> bool:
+    return any((cache.get(key) or 0) >= limit for key, limit in _promo_counter_keys(request, now))
+
+
+def _promo_guess_failed(request: HttpRequest, now) -> None:
+    for key, _limit in _promo_counter_keys(request, now):
+        if not cache.add(key, 1, timeout=PROMO_WINDOW_SECONDS):
+            try:
+                cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.set(key, 1, timeout=PROMO_WINDOW_SECONDS)
 
 
 def _auto_renew_wants_method(card) -> bool:
