@@ -6,7 +6,7 @@ template) and `/bench/page/` (the portal's page shell around one heading). Print
 second, p50 and p99 for each and the ratio dashboard / plain trivial view (target >= 0.6), plus the
 ratio against the page shell, which isolates what the dashboard itself costs.
 
-    .venv/bin/python bench/dashboard.py [--clients 8] [--seconds 10] [--workers 2] [--threads 4]
+    .venv/bin/python bench/dashboard.py [--clients 8] [--seconds 10] [--workers 2] [--threads 4] [--rounds 5]
 """
 
 import argparse
@@ -135,10 +135,26 @@ def load(port: int, path: str, cookie: str, clients: int, seconds: float) -> dic
         process.join()
     latencies.sort()
     return {
+        "latencies": latencies,
+        "seconds": seconds,
         "rps": len(latencies) / seconds,
         "p50": statistics.median(latencies) * 1000 if latencies else float("nan"),
         "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else float("nan"),
         "errors": errors,
+    }
+
+
+def combine(results: list[dict]) -> dict:
+    """The rounds of one view as if measured in one go."""
+    latencies = sorted(value for result in results for value in result["latencies"])
+    seconds = sum(result["seconds"] for result in results)
+    return {
+        "latencies": latencies,
+        "seconds": seconds,
+        "rps": len(latencies) / seconds,
+        "p50": statistics.median(latencies) * 1000 if latencies else float("nan"),
+        "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else float("nan"),
+        "errors": sum(result["errors"] for result in results),
     }
 
 
@@ -148,6 +164,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=5, help="alternate the three views this many times")
     options = parser.parse_args()
     os.environ["SECRET_KEY"] = SECRET_KEY
 
@@ -173,16 +190,25 @@ def main() -> None:
             load(port, "/", cookie, 2, 1)
             load(port, "/bench/ping/", cookie, 2, 1)
             load(port, "/bench/page/", cookie, 2, 1)
-            dashboard = load(port, "/", cookie, options.clients, options.seconds)
-            trivial = load(port, "/bench/ping/", cookie, options.clients, options.seconds)
-            shell = load(port, "/bench/page/", cookie, options.clients, options.seconds)
+            # Interleaved in short rounds: on a shared machine the load changes within seconds, and
+            # measuring one view after the other would charge a burst to whichever ran during it.
+            paths = {"dashboard": "/", "trivial": "/bench/ping/", "shell": "/bench/page/"}
+            rounds = {name: [] for name in paths}
+            for number in range(options.rounds):
+                order = list(paths) if number % 2 == 0 else list(reversed(paths))
+                for name in order:
+                    rounds[name].append(
+                        load(port, paths[name], cookie, options.clients, options.seconds / options.rounds)
+                    )
+            dashboard, trivial, shell = (combine(rounds[name]) for name in paths)
         finally:
             server.terminate()
             server.wait(10)
 
     ratio = dashboard["rps"] / trivial["rps"] if trivial["rps"] else 0
     print(
-        f"gunicorn gthread: {options.workers} workers x {options.threads} threads; {options.clients} clients"
+        f"gunicorn gthread: {options.workers} workers x {options.threads} threads; {options.clients} clients;"
+        f" {options.seconds:g} s per view in {options.rounds} interleaved rounds"
     )
     print(f"{'view':<24}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
     rows = (
