@@ -216,6 +216,17 @@ def load_average() -> str:
         return "?"
 
 
+def reread(benchmark: Benchmark) -> tuple[list[Row], str, float, str]:
+    """The rows of the last run's log, without running anything."""
+    log = LOGS / f"{benchmark.name}.log"
+    if not log.exists():
+        return [], "no log from an earlier run", 0.0, "?"
+    try:
+        return benchmark.parse(log.read_text()), "", 0.0, "?"
+    except (ValueError, ZeroDivisionError, AttributeError) as error:
+        return [], f"could not read its figures ({error})", 0.0, "?"
+
+
 def run(benchmark: Benchmark, *, quick: bool) -> tuple[list[Row], str, float, str]:
     """Run one benchmark script; its rows, a problem (or ""), its wall time and the load around it."""
     LOGS.mkdir(parents=True, exist_ok=True)
@@ -269,6 +280,9 @@ def main() -> int:
         "--only", default="", help="comma-separated names: " + ", ".join(b.name for b in BENCHMARKS)
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed, too")
+    parser.add_argument(
+        "--from-logs", action="store_true", help="print the table of the last run's logs again"
+    )
     options = parser.parse_args()
     chosen = [name for name in options.only.split(",") if name]
     unknown = set(chosen) - {benchmark.name for benchmark in BENCHMARKS}
@@ -281,7 +295,10 @@ def main() -> int:
     for benchmark in BENCHMARKS:
         if chosen and benchmark.name not in chosen:
             continue
-        rows, problem, elapsed, load = run(benchmark, quick=options.quick)
+        if options.from_logs:
+            rows, problem, elapsed, load = reread(benchmark)
+        else:
+            rows, problem, elapsed, load = run(benchmark, quick=options.quick)
         if problem:
             problems.append(f"{benchmark.name}: {problem} (log: {LOGS / (benchmark.name + '.log')})")
             rows = rows or [Row(benchmark.name, "FAILED", verdict="FAILED")]
