@@ -44,6 +44,20 @@ def finance_required(permission: str):
     return decorate
 
 
+# Dates outside these overflow the day arithmetic (end + 1 day, Monaco midnight): refuse them clearly.
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
+
+def _clean_date_range(cleaned: dict) -> None:
+    for name in ("start", "end"):
+        day = cleaned.get(name)
+        if day and not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise forms.ValidationError(
+                _("Choose days between %(earliest)s and %(latest)s.")
+                % {"earliest": EARLIEST_DAY.isoformat(), "latest": LATEST_DAY.isoformat()}
+            )
+
+
 class ExportForm(forms.Form):
     start = forms.DateField(
         label=_("From (Monaco day)"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -65,6 +79,7 @@ class ExportForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        _clean_date_range(cleaned)
         if cleaned.get("start") and cleaned.get("end") and cleaned["start"] > cleaned["end"]:
             raise forms.ValidationError(_("The first day must not be after the last."))
         return cleaned
@@ -179,6 +194,11 @@ class RevenueForm(forms.Form):
         label=_("To (Monaco day, included)"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
+
+    def clean(self):
+        cleaned = super().clean()
+        _clean_date_range(cleaned)
+        return cleaned
 
 
 CHART_WIDTH, CHART_HEIGHT, CHART_PADDING = 720, 220, 30
