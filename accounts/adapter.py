@@ -40,6 +40,10 @@ class AccountAdapter(DefaultAccountAdapter):
     # --- Phone storage (allauth switches phone support on when all five are overridden) --------
 
     def set_phone(self, user, phone: str, verified: bool) -> None:
+        from accounts.services import phone_release_unverified
+
+        if phone:
+            phone_release_unverified(phone=phone, keep_user=user)
         user.phone = phone
         user.phone_verified = verified
         if user.pk:

@@ -39,7 +39,9 @@ class SignupForm(allauth_forms.SignupForm):
 
     def _clean_phone(self) -> None:
         phone = self.cleaned_data.get("phone")
-        if phone and get_adapter().get_user_by_phone(phone):
+        holder = get_adapter().get_user_by_phone(phone) if phone else None
+        # Only a verified number is taken: an unverified claim is released (accounts.services).
+        if holder and holder.phone_verified:
             self.add_error("phone", get_adapter().error_messages["phone_taken"])
 
     def clean(self):
@@ -141,6 +143,18 @@ class ResetPasswordForm(allauth_forms.ResetPasswordForm):
         return phone
 
 
+class VerifyPhoneForm(allauth_forms.VerifyPhoneForm):
+    """allauth's, except that only a verified holder blocks: an unverified claim on the number is
+    released when its real owner proves it (accounts.services.phone_release_unverified)."""
+
+    def clean_code(self) -> str:
+        code = allauth_forms.BaseConfirmCodeForm.clean_code(self)
+        holder = get_adapter().get_user_by_phone(self.phone) if code and self.phone else None
+        if holder is not None and holder.phone_verified and (self.user is None or holder.pk != self.user.pk):
+            raise ValidationError(get_adapter().error_messages["phone_taken"], code="phone_taken")
+        return code
+
+
 class ChangePhoneForm(allauth_forms.ChangePhoneForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -149,7 +163,11 @@ class ChangePhoneForm(allauth_forms.ChangePhoneForm):
     def clean_phone(self) -> str:
         phone = super().clean_phone()
         if self.account_already_exists:
-            raise ValidationError(get_adapter().error_messages["phone_taken"], code="phone_taken")
+            holder = get_adapter().get_user_by_phone(phone)
+            if holder is not None and not holder.phone_verified:
+                self.account_already_exists = False  # an unverified claim does not block (accounts.services)
+            else:
+                raise ValidationError(get_adapter().error_messages["phone_taken"], code="phone_taken")
         return phone
 
 

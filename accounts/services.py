@@ -304,3 +304,31 @@ def user_send_confirmation_code(*, user: User) -> str:
     else:
         raise NoticeError("This account has no email address or verified phone to send a code to.")
     return code
+
+
+def phone_release_unverified(*, phone: str, keep_user: User | None = None) -> User | None:
+    """An unverified number never blocks its real owner.
+
+    Anyone can type someone else's number at sign-up; until they prove it with the SMS code it is only
+    a claim. When another person signs up with it or adds it, the unverified claim is dropped: an
+    account with an email keeps the account without the number; an account with nothing else to log
+    in with is closed in place (it could never be used without that phone).
+    """
+    holders = User.objects.filter(phone=phone, phone_verified=False)
+    if keep_user is not None and keep_user.pk:
+        holders = holders.exclude(pk=keep_user.pk)
+    holder = holders.first()
+    if holder is None:
+        return None
+    holder.phone = None
+    holder.notify_sms = False
+    if holder.email:
+        holder.save(update_fields=["phone", "notify_sms"])
+    else:
+        holder.is_active = False
+        holder.anonymised_at = timezone.now()
+        holder.name = ""
+        holder.set_unusable_password()
+        holder.save(update_fields=["phone", "notify_sms", "is_active", "anonymised_at", "name", "password"])
+    logger.info("Unverified phone number released from user %s for another person", holder.pk)
+    return holder

@@ -168,6 +168,7 @@ ACCOUNT_FORMS = {
     "request_login_code": "accounts.forms.RequestLoginCodeForm",
     "reset_password": "accounts.forms.ResetPasswordForm",
     "change_phone": "accounts.forms.ChangePhoneForm",
+    "verify_phone": "accounts.forms.VerifyPhoneForm",
 }
 # Globally "optional" (phone-only people have no email); accounts.stages makes it mandatory for
 # anyone whose only proof of identity is an email address.
