@@ -111,6 +111,30 @@ TARGETS = [
         {"topic": values, "card": values, "order": values, "body": values},
     ),
     Target("support reply", "owner", "/support/{owner_ticket}/", {"body": values}),
+    Target("confirm login code", "anonymous", "/accounts/login/code/confirm/", {"code": values}),
+    Target("confirm reset code", "anonymous", "/accounts/password/reset/confirm/", {"code": values}),
+    Target(
+        "verify phone",
+        "anonymous",
+        "/accounts/phone/verify/",
+        {"code": values, "action": values, "phone_country": values, "phone_number": values},
+    ),
+    Target("reauthenticate", "owner", "/accounts/reauthenticate/", {"password": values}),
+    Target(
+        "change password",
+        "owner",
+        "/accounts/password/change/",
+        {"oldpassword": values, "password1": values, "password2": values},
+    ),
+    Target(
+        "email addresses",
+        "owner",
+        "/accounts/email/",
+        {"email": values, "action_add": values, "action_remove": values},
+    ),
+    Target(
+        "change phone", "owner", "/accounts/phone/change/", {"phone_country": values, "phone_number": values}
+    ),
     Target(
         "finance export",
         "finance",
@@ -191,3 +215,18 @@ def test_query_strings_of_customer_pages_never_break_them(world, plan, card, pro
         assert response.status_code < 500
     query_with_nul = browser.get("/checkout/", {"plan": plan + "\x00", "card": card + "\x00"})
     assert query_with_nul.status_code < 500
+
+
+@fuzz
+@given(content=st.binary(max_size=2000) | odd_text.map(lambda text: text.encode("utf-8", "surrogatepass")))
+def test_the_esim_inventory_import_takes_any_file_without_breaking(world, content):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    before = Card.objects.count()
+    upload = SimpleUploadedFile("profiles.csv", b"iccid,activation_code,claim_code\n" + content, "text/csv")
+
+    response = client_for(world.admin).post("/staff/esim-inventory/import/", {"file": upload})
+
+    assert response.status_code in (200, 302)
+    if response.status_code == 200:
+        assert Card.objects.count() == before
