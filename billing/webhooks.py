@@ -231,8 +231,12 @@ def webhook_payload_verify(*, payload: bytes, signature: str | None, secret: str
         and len(event.get("type", "")) <= WebhookEvent._meta.get_field("type").max_length
     ):
         raise ValueError("Not a Stripe event.")
-    # A lone surrogate ("\\ud800") parses but cannot be stored: UnicodeEncodeError is a ValueError.
-    json.dumps(event, ensure_ascii=False).encode()
+    # A lone surrogate ("\\ud800") or NUL parses but cannot be stored (UnicodeEncodeError is a
+    # ValueError; PostgreSQL refuses NUL in text and jsonb). Stripe sends neither.
+    text = json.dumps(event, ensure_ascii=False)
+    text.encode()
+    if "\x00" in text:
+        raise ValueError("The event holds a NUL character.")
     return event
 
 
