@@ -235,7 +235,7 @@ def webhook_payload_verify(*, payload: bytes, signature: str | None, secret: str
     # ValueError; PostgreSQL refuses NUL in text and jsonb). Stripe sends neither.
     text = json.dumps(event, ensure_ascii=False)
     text.encode()
-    if "\x00" in text:
+    if "\\u0000" in text:  # how json.dumps writes NUL
         raise ValueError("The event holds a NUL character.")
     return event
 

@@ -145,6 +145,33 @@ def test_a_signed_event_with_odd_fields_is_stored_once_or_refused(client, event_
         assert WebhookEvent.objects.count() == before
 
 
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"id": "evt_\x00", "type": "x"},
+        {"id": "evt_1", "type": "x", "data": {"object": {"name": "a\x00b"}}},
+        {"id": "evt_\ud800", "type": "x"},
+        {"id": 42, "type": "x"},
+        {"id": "evt_" + "x" * 300, "type": "x"},
+        [{"id": "evt_1"}],
+    ],
+    ids=["nul id", "nul inside", "lone surrogate", "number id", "id too long", "a list"],
+)
+def test_signed_events_that_cannot_be_stored_are_refused_on_every_database(client, event):
+    body = json.dumps(event).encode()
+
+    response = client.generic(
+        "POST",
+        WEBHOOK_URL,
+        data=body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=stripe_signature(body),
+    )
+
+    assert_clear_refusal(response, 400)
+    assert WebhookEvent.objects.count() == 0
+
+
 def test_a_huge_webhook_body_is_refused_and_nothing_is_stored(client):
     body = json.dumps({"id": "evt_huge", "type": "x", "padding": "x" * 3_000_000}).encode()
 
