@@ -128,6 +128,21 @@ def test_a_phone_verification_code_dies_after_three_wrong_guesses(client, sms_ou
     assert not is_logged_in(client)
 
 
+def test_a_password_reset_code_dies_after_three_wrong_guesses(client, traveller, sms_outbox):
+    client.post(
+        reverse("account_reset_password"),
+        {"email": "", "phone_country": "MC", "phone_number": "06 12 34 56 78"},
+    )
+    right = code_in(sms_outbox[0].body)
+    wrong = "000000" if right != "000000" else "111111"
+    for _ in range(3):
+        client.post(reverse("account_confirm_password_reset_code"), {"code": wrong})
+
+    response = client.post(reverse("account_confirm_password_reset_code"), {"code": right})
+
+    assert response.get("Location") != reverse("account_complete_password_reset")
+
+
 # --- Text messages cannot be used to spam a number or many numbers ------------------------------
 
 
