@@ -17,6 +17,8 @@ pytestmark = pytest.mark.django_db
 
 OBJECT_PARAMETERS = {"card_id", "number", "ticket_id", "job_id"}
 LOGIN_PATHS = ("/accounts/login/", "/admin/login/")
+# Open to everyone: the plans, help, and the two machine endpoints (signed, POST only).
+PUBLIC = {"plans:list", "usage:help", "usage:carrier_usage", "billing:stripe_webhook"}
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,11 @@ def test_anonymous_visitors_get_no_500_and_are_sent_to_log_in_for_anything_priva
 
     assert errors == []
     for page, response in responses.items():
+        private = page.name.split(":")[0] in ("accounts", "billing", "usage", "support")
+        if private and page.name not in PUBLIC:
+            assert response.status_code in (302, 405), (page.url, response.status_code)
+            if response.status_code == 302:
+                assert response["Location"].startswith(LOGIN_PATHS), (page.url, response["Location"])
         if page.name == "admin:logout":
             assert response.status_code in (302, 405)  # POST only
         elif page.owner or (page.is_admin and page.name != "admin:login"):
