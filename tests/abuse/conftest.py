@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from accounts import sms
 
-FUZZ_EXAMPLES = int(os.environ.get("ABUSE_FUZZ_EXAMPLES", "40"))
+FUZZ_EXAMPLES = int(os.environ.get("ABUSE_FUZZ_EXAMPLES", "30"))
 
 settings.register_profile(
     "abuse",
