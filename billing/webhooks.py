@@ -77,6 +77,16 @@ def webhook_event_process(*, webhook_event_id: int, now: datetime) -> WebhookEve
     return stored
 
 
+def webhook_event_rerun(*, webhook_event_id: int, now: datetime) -> WebhookEvent:
+    """Support hands a stored event to its handler again (e.g. after fixing what made it fail).
+
+    Handlers are idempotent (an order already renewed, refunded or disputed stays as it is), so
+    re-running an event that was applied changes nothing twice.
+    """
+    WebhookEvent.objects.filter(pk=webhook_event_id).update(processed_at=None)
+    return webhook_event_process(webhook_event_id=webhook_event_id, now=now)
+
+
 def _event_time(event: dict, now: datetime) -> datetime:
     created = event.get("created")
     return datetime.fromtimestamp(created, tz=UTC) if created else now

@@ -232,13 +232,11 @@ def staff_wallet_credit(*, actor, user, amount_cents: int, reason: str):
 def staff_webhook_rerun(*, actor, event, reason: str):
     """Hands a stored event to its handler again. Handlers are idempotent (an order already
     fulfilled or refunded is left as it is), so re-running a processed event is safe."""
-    from billing.models import WebhookEvent
-    from billing.webhooks import webhook_event_process
+    from billing.webhooks import webhook_event_rerun
 
     before = object_snapshot(event, EVENT_FIELDS)
-    WebhookEvent.objects.filter(pk=event.pk).update(processed_at=None)
     try:
-        event = webhook_event_process(webhook_event_id=event.pk, now=timezone.now())
+        event = webhook_event_rerun(webhook_event_id=event.pk, now=timezone.now())
     except Exception as error:
         event.refresh_from_db()
         audit_record(
