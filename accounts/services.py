@@ -14,9 +14,16 @@ from accounts.models import Notification, User
 
 logger = logging.getLogger(__name__)
 
-# A worker holds a notice this long; a crashed worker's claim lapses and another may deliver it.
-# Longer than the Celery hard time limit, so a live worker never loses its claim mid-send.
-NOTICE_CLAIM_SECONDS = 300
+
+def notice_claim_seconds() -> int:
+    """How long a worker holds a notice; a crashed worker's claim lapses and another may deliver it.
+
+    Twice the Celery hard time limit: a live worker never loses its claim mid-send (the limit kills
+    it first), and a killed one blocks its notices no longer than needed.
+    """
+    return 2 * settings.CELERY_TASK_TIME_LIMIT
+
+
 # Older than this and still pending with no live claim: its task was lost (all retries of a
 # failing provider are over within about 8 minutes, see accounts.tasks).
 NOTICE_STALE_AFTER = timedelta(minutes=15)
@@ -156,7 +163,7 @@ def notification_claim(*, notification_id: int, now: datetime) -> bool:
     claimed = (
         Notification.objects.filter(pk=notification_id, status=Notification.Status.PENDING)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(claimed_until=now + timedelta(seconds=NOTICE_CLAIM_SECONDS), attempts=F("attempts") + 1)
+        .update(claimed_until=now + timedelta(seconds=notice_claim_seconds()), attempts=F("attempts") + 1)
     )
     return claimed == 1
 

@@ -18,7 +18,7 @@ def _backoff_seconds(attempts: int) -> int:
 @shared_task(bind=True, max_retries=None)
 def notification_deliver(self, notification_id: int) -> None:
     try:
-        services.notification_deliver(notification_id=notification_id)
+        delivered = services.notification_deliver(notification_id=notification_id)
     except services.NoticeDeliveryError as error:
         attempts = (
             Notification.objects.filter(pk=notification_id).values_list("attempts", flat=True).first() or 0
@@ -32,6 +32,19 @@ def notification_deliver(self, notification_id: int) -> None:
         raise self.retry(exc=error, countdown=_backoff_seconds(attempts)) from error
     except services.NoticeError:
         logger.exception("Notice %s cannot be delivered", notification_id)
+    else:
+        if delivered or self.request.is_eager:
+            return
+        claimed_until = (
+            Notification.objects.filter(pk=notification_id, status=Notification.Status.PENDING)
+            .values_list("claimed_until", flat=True)
+            .first()
+        )
+        if claimed_until:
+            # Held by another worker, maybe one killed mid-send (this is its redelivered task):
+            # come back when that claim lapses rather than leave the notice to the 15-minute sweep.
+            wait = (claimed_until - timezone.now()).total_seconds()
+            raise self.retry(countdown=max(wait, 0) + 1)
 
 
 @shared_task
