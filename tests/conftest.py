@@ -6,6 +6,8 @@ pytest_plugins = [
     "tests.fixtures.users",
     "tests.fixtures.services",
     "tests.fixtures.browser",
+    "tests.fixtures.stripe",
+    "tests.fixtures.staff",
 ]
 
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts import sms
 from tests.billing.factories import GB, PlanFactory
-from tests.billing.fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe
+from tests.billing.fake_stripe import WEBHOOK_SECRET
 from tests.usage.card_factories import OwnedCardFactory
 
 
@@ -32,24 +32,6 @@ def _sms_outbox():
     sms.outbox.clear()
     yield
     sms.outbox.clear()
-
-
-@pytest.fixture(scope="session")
-def _fake_stripe_server():
-    server = FakeStripe().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def fake_stripe(_fake_stripe_server, settings):
-    """Stripe mode, with the official client pointed at the local fake."""
-    _fake_stripe_server.state.reset()
-    settings.STRIPE_SECRET_KEY = API_KEY
-    settings.STRIPE_API_BASE = _fake_stripe_server.url
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    settings.PAYMENTS_DEMO_MODE = False
-    return _fake_stripe_server.state
 
 
 @pytest.fixture
