@@ -42,9 +42,15 @@ def webhook_event_store(*, event: dict, now: datetime) -> tuple[WebhookEvent, bo
 
 
 def _enqueue(webhook_event_id: int) -> None:
+    from kombu.exceptions import OperationalError
+
     from billing.tasks import webhook_event_process_task
 
-    webhook_event_process_task.delay(webhook_event_id)
+    try:
+        webhook_event_process_task.delay(webhook_event_id)
+    except OperationalError:
+        # Broker down: the event is stored, so Stripe gets its 2xx and the reconciler runs it later.
+        logger.exception("Could not queue Stripe event %s; the reconciler will", webhook_event_id)
 
 
 def webhook_event_process(*, webhook_event_id: int, now: datetime) -> WebhookEvent:
