@@ -229,13 +229,18 @@ EVENT_HANDLERS: dict[str, Callable[[dict, datetime], None]] = {
 }
 
 
+def _refuse_json_constant(name: str):
+    raise ValueError(f"The payload holds {name}, which is not JSON.")
+
+
 def webhook_payload_verify(*, payload: bytes, signature: str | None, secret: str) -> dict:
     """The event as a plain dict, if Stripe signed it; raises ValueError or SignatureVerificationError."""
     stripe.WebhookSignature.verify_header(
         payload.decode("utf-8"), signature, secret, stripe.Webhook.DEFAULT_TOLERANCE
     )
     try:
-        event = json.loads(payload)
+        # NaN and Infinity are not JSON: PostgreSQL's jsonb refuses them, and Stripe never sends them.
+        event = json.loads(payload, parse_constant=_refuse_json_constant)
     except RecursionError as error:
         raise ValueError("The payload nests too deeply.") from error
     # Signed bodies can still be odd (a list, a number id): refuse what could not be stored by id.
