@@ -22,72 +22,53 @@ def _locked_card(card: Card) -> Card:
     return Card.objects.select_for_update().get(pk=card.pk)
 
 
-def _ledger_call(function, **kwargs):
+def _staff_card_change(*, actor, card: Card, action: str, reason: str, change, **arguments) -> Card:
+    """Lock the card, make one ledger change through `change`, and audit it with before/after."""
+    now = timezone.now()
+    card = _locked_card(card)
+    before = object_snapshot(card, CARD_FIELDS)
     try:
-        return function(**kwargs)
+        entry = change(card=card, staff_user=actor, reason=reason, now=now, **arguments)
     except ledger.LedgerError as error:
         raise StaffActionError(str(error)) from error
+    audit_record(
+        actor=actor,
+        action=action,
+        obj=card,
+        reason=reason,
+        before=before,
+        after={**object_snapshot(card, CARD_FIELDS), "ledger_entry_id": entry.pk},
+    )
+    return card
 
 
 @transaction.atomic
 def staff_card_adjust(
     *, actor, card: Card, data_delta: int, expires_at: datetime | None, reason: str
 ) -> Card:
-    now = timezone.now()
-    card = _locked_card(card)
-    before = object_snapshot(card, CARD_FIELDS)
-    entry = _ledger_call(
-        ledger.card_adjust,
+    return _staff_card_change(
+        actor=actor,
         card=card,
+        action="card_adjust",
+        reason=reason,
+        change=ledger.card_adjust,
         data_delta=data_delta,
         expires_at=expires_at,
-        staff_user=actor,
-        reason=reason,
-        now=now,
     )
-    audit_record(
-        actor=actor,
-        action="card_adjust",
-        obj=card,
-        reason=reason,
-        before=before,
-        after={**object_snapshot(card, CARD_FIELDS), "ledger_entry_id": entry.pk},
-    )
-    return card
 
 
 @transaction.atomic
 def staff_card_suspend(*, actor, card: Card, reason: str) -> Card:
-    now = timezone.now()
-    card = _locked_card(card)
-    before = object_snapshot(card, CARD_FIELDS)
-    entry = _ledger_call(ledger.card_suspend, card=card, staff_user=actor, reason=reason, now=now)
-    audit_record(
-        actor=actor,
-        action="card_suspend",
-        obj=card,
-        reason=reason,
-        before=before,
-        after={**object_snapshot(card, CARD_FIELDS), "ledger_entry_id": entry.pk},
+    return _staff_card_change(
+        actor=actor, card=card, action="card_suspend", reason=reason, change=ledger.card_suspend
     )
-    return card
 
 
 @transaction.atomic
 def staff_card_resume(*, actor, card: Card, reason: str) -> Card:
-    now = timezone.now()
-    card = _locked_card(card)
-    before = object_snapshot(card, CARD_FIELDS)
-    entry = _ledger_call(ledger.card_resume, card=card, staff_user=actor, reason=reason, now=now)
-    audit_record(
-        actor=actor,
-        action="card_resume",
-        obj=card,
-        reason=reason,
-        before=before,
-        after={**object_snapshot(card, CARD_FIELDS), "ledger_entry_id": entry.pk},
+    return _staff_card_change(
+        actor=actor, card=card, action="card_resume", reason=reason, change=ledger.card_resume
     )
-    return card
 
 
 # --- Orders, wallets and Stripe events (billing's and accounts' services) ----------------------
