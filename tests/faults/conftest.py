@@ -19,7 +19,14 @@ from tests.billing.fake_stripe import WEBHOOK_SECRET
 from usage.models import Card
 
 # A task lost with a killed worker is back on the queue within about two seconds, not an hour.
-FAST_REDELIVERY = {"visibility_timeout": 2, "unacked_restore_interval": 0.5, "unacked_restore_throttle": 1}
+# kombu guards the restore with a Redis lock that lives 300 s by default: a worker killed while it
+# held the lock stopped every restore for five minutes (seen in CI), so the lock lapses quickly too.
+FAST_REDELIVERY = {
+    "visibility_timeout": 2,
+    "unacked_restore_interval": 0.5,
+    "unacked_restore_throttle": 1,
+    "unacked_mutex_expire": 3,
+}
 ORDER_NUMBER = re.compile(r"MC-\d{4}-\d{6}")
 
 
