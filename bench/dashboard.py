@@ -38,7 +38,7 @@ def seed() -> str:
     from django.utils import timezone
 
     from usage.iccid import iccid_with_check_digit
-    from usage.models import Card, UsageRecord
+    from usage.models import Card, LedgerEntry, UsageRecord
 
     now = timezone.now()
     user = get_user_model().objects.create_user(email="bench@example.com", password="bench-password")
@@ -55,11 +55,23 @@ def seed() -> str:
         )
         for number in range(3)
     ]
+    entries = [
+        LedgerEntry.objects.create(
+            card=card,
+            kind=LedgerEntry.Kind.USAGE,
+            data_delta=0,
+            data_after=card.data_remaining,
+            expires_before=card.expires_at,
+            expires_after=card.expires_at,
+        )
+        for card in cards
+    ]
     UsageRecord.objects.bulk_create(
         [
             UsageRecord(
                 record_id=f"bench-{number}",
                 card=cards[number % 3],
+                ledger_entry=entries[number % 3],
                 start=now - timedelta(minutes=2 * number + 2),
                 end=now - timedelta(minutes=2 * number + 1),
                 bytes=1_000_000 + number,

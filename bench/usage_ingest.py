@@ -2,10 +2,11 @@
 
 Baseline, measured in the same run: COPY of the same rows into a bare copy of the usage record
 table (same indexes), which is the floor for storing them at all. The service does more: it
-validates each record, dedupes, locks cards, writes one ledger entry per record and updates each
-card's cache.
+validates each record, dedupes, locks cards, writes one `usage` ledger entry per card and batch
+(each record points at it) and updates each card's cache. Generating the synthetic records is not
+timed, in either run.
 
-    .venv/bin/python bench/usage_ingest.py [--records 1000000] [--cards 10000] [--chunk 50000]
+    .venv/bin/python bench/usage_ingest.py [--records 1000000] [--cards 10000] [--chunk 100000]
 """
 
 import argparse
@@ -52,7 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--cards", type=int, default=10_000)
-    parser.add_argument("--chunk", type=int, default=50_000)
+    parser.add_argument("--chunk", type=int, default=100_000)
     parser.add_argument(
         "--durable",
         action="store_true",
@@ -64,7 +65,7 @@ def main() -> None:
         from django.db import connection, transaction
 
         from usage import feeds
-        from usage.ledger import ledgers_check
+        from usage.ledger import ledgers_check, usage_links_check
         from usage.models import LedgerEntry, UsageRecord
 
         start = datetime(2026, 11, 1, tzinfo=UTC)
@@ -78,44 +79,52 @@ def main() -> None:
             cursor.execute("SELECT id, iccid FROM usage_card")
             card_ids = {iccid: card_id for card_id, iccid in cursor.fetchall()}
         received = now.isoformat()
-        began = time.perf_counter()
+        # Only the storing is timed, in both runs: generating the synthetic records is the bench's
+        # own work (the carrier's, in real life), the same for both.
+        baseline_seconds = 0.0
         for chunk in chunked(records(args.records, args.cards, start), args.chunk):
+            began = time.perf_counter()
             with transaction.atomic(), connection.cursor() as cursor:
                 if not args.durable:
                     cursor.execute("SET LOCAL synchronous_commit = off")
                 with cursor.cursor.copy(
-                    'COPY baseline_usage (record_id, card_id, start, "end", bytes, overage_bytes, received_at)'
+                    "COPY baseline_usage"
+                    ' (record_id, card_id, ledger_entry_id, start, "end", bytes, overage_bytes, received_at)'
                     " FROM STDIN"
                 ) as copy:
                     copy.write(
                         "".join(
-                            f"{r['record_id']}\t{card_ids[r['iccid']]}\t{r['start']}\t{r['end']}\t{r['bytes']}"
-                            f"\t0\t{received}\n"
+                            # The bare table has no foreign keys: the card id stands in for an entry id.
+                            f"{r['record_id']}\t{card_ids[r['iccid']]}\t{card_ids[r['iccid']]}\t{r['start']}"
+                            f"\t{r['end']}\t{r['bytes']}\t0\t{received}\n"
                             for r in chunk
                         )
                     )
-        baseline_seconds = time.perf_counter() - began
+            baseline_seconds += time.perf_counter() - began
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE baseline_usage")
 
         feeds.CHUNK_SIZE = args.chunk
         applied = 0
-        began = time.perf_counter()
+        seconds = 0.0
         for chunk in chunked(records(args.records, args.cards, start), args.chunk):
+            began = time.perf_counter()
             result = feeds.usage_records_apply(records=chunk, now=now, durable=args.durable)
+            seconds += time.perf_counter() - began
             applied += result.applied
             assert not result.failures, result.failures[:3]
-        seconds = time.perf_counter() - began
 
         # Delivering the first 100,000 again: all duplicates, nothing applied.
         repeat = min(100_000, args.records)
-        began = time.perf_counter()
+        repeat_seconds = 0.0
         for chunk in chunked(records(repeat, args.cards, start), args.chunk):
+            began = time.perf_counter()
             result = feeds.usage_records_apply(records=chunk, now=now)
+            repeat_seconds += time.perf_counter() - began
             assert result.applied == 0 and len(result.duplicates) == len(chunk)
-        repeat_seconds = time.perf_counter() - began
 
         mismatches = ledgers_check()
+        unlinked, _ = usage_links_check()
         usage_entries = LedgerEntry.objects.filter(kind="usage").count()
         stored = UsageRecord.objects.count()
 
@@ -140,9 +149,10 @@ def main() -> None:
     )
     print(
         f"checks: {stored:,} usage records, {usage_entries:,} usage ledger entries,"
-        f" {len(mismatches)} card(s) disagreeing with their ledger"
+        f" {len(mismatches)} card(s) disagreeing with their ledger, {unlinked} record(s) not linked to"
+        " their card's usage entry"
     )
-    if mismatches or stored != args.records or usage_entries != args.records:
+    if mismatches or unlinked or stored != args.records:
         sys.exit(1)
 
 

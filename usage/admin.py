@@ -246,18 +246,38 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
         "expires_after",
         "order_id",
         "staff_user",
+        "cause",
     )
     list_filter = ("kind",)
     search_fields = ("card__iccid", "reason")
     list_select_related = ("card", "staff_user")
     date_hierarchy = "created_at"
 
+    @admin.display(description=_("usage records"))
+    def cause(self, entry):
+        """A usage entry's cause is the records it applied: a link to them (through the card's index)."""
+        if entry.kind != LedgerEntry.Kind.USAGE:
+            return "—"
+        url = reverse("admin:usage_usagerecord_changelist") + (
+            f"?card__id__exact={entry.card_id}&ledger_entry__id__exact={entry.pk}"
+        )
+        return format_html('<a href="{}">{}</a>', url, gettext("Records applied"))
+
 
 @admin.register(UsageRecord)
 class UsageRecordAdmin(ReadOnlyAdmin):
-    list_display = ("record_id", "card", "start", "end", "bytes", "overage_bytes", "received_at")
+    list_display = (
+        "record_id",
+        "card",
+        "start",
+        "end",
+        "bytes",
+        "overage_bytes",
+        "received_at",
+        "ledger_entry",
+    )
     search_fields = ("record_id", "card__iccid")
-    list_select_related = ("card",)
+    list_select_related = ("card", "ledger_entry")
     date_hierarchy = "start"
 
 

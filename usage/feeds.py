@@ -2,9 +2,9 @@
 """Usage in: carrier usage records applied once per record id, set-based.
 
 A batch is validated in Python, staged in a temporary table (COPY on PostgreSQL), and applied with
-a handful of statements whatever its size: insert the new usage records, one `usage` ledger entry
-per record, one UPDATE per card. The card rows are locked first, so ledger entries and the cached
-balance agree with concurrent top-ups.
+a handful of statements whatever its size: one `usage` ledger entry per card, the new usage
+records (each pointing at its card's entry), one UPDATE of the cards. The card rows are locked
+first, so ledger entries and the cached balance agree with concurrent top-ups.
 
 Which data a record draws from (attributed to the validity period in which it started):
 - started inside the card's current period (period start <= start < expiry): draws from the data
@@ -34,7 +34,9 @@ SIGNATURE_TOLERANCE = timedelta(minutes=5)
 FUTURE_TOLERANCE = timedelta(minutes=5)
 RECORD_ID_MAX_LENGTH = UsageRecord._meta.get_field("record_id").max_length
 MAX_BYTES_PER_RECORD = 10**15  # 1 PB: anything above is a carrier bug, not usage
-CHUNK_SIZE = 50_000
+# Records applied per transaction: larger chunks write fewer ledger entries and card updates (one
+# each per card and chunk); 100,000 parsed records hold about 40 MB.
+CHUNK_SIZE = 100_000
 CONFLICT_RETRIES = 3
 
 
@@ -285,29 +287,35 @@ def _apply_staged(chunk: list[tuple[int, ParsedRecord]], *, now: datetime) -> Us
             "CASE e.category WHEN 0 THEN e.drawn - (e.data_before - e.data_after)"
             " WHEN 1 THEN e.bytes ELSE 0 END"
         )
-        insert_records = (
-            f"INSERT INTO {record_table} (record_id, card_id, start, {q_end}, bytes, overage_bytes, received_at)"
-            f" SELECT e.record_id, e.card_id, e.start, e.finish, e.bytes, {overage}, %s"
-            f" FROM {EFFECT} e ORDER BY e.card_id, e.start, e.seq"
-        )
-        ledger_columns = (
+        # One `usage` entry per card for the whole batch, inserted first; each record points at its
+        # card's entry. The entry's data_delta is what the batch drew, down to the card's final balance.
+        insert_entries = (
             f"INSERT INTO {ledger_table} (card_id, kind, data_delta, data_after, expires_before, expires_after,"
-            f" usage_record_id, reason, created_at)"
-            f" SELECT e.card_id, %s, e.data_after - e.data_before, e.data_after, e.expires_at, e.expires_at,"
-            f"  u.id, '', %s"
+            f" reason, created_at)"
+            f" SELECT e.card_id, %s, MIN(e.data_after) - MAX(e.remaining), MIN(e.data_after),"
+            f"  MAX(e.expires_at), MAX(e.expires_at), '', %s"
+            f" FROM {EFFECT} e GROUP BY e.card_id ORDER BY e.card_id"
+        )
+        record_columns = (
+            f"INSERT INTO {record_table}"
+            f" (record_id, card_id, ledger_entry_id, start, {q_end}, bytes, overage_bytes, received_at)"
         )
         if postgres:
-            # One statement: the new records' ids come back from the insert, no second index probe.
+            # One statement: the entries' ids come back from their insert, no second index probe.
             cursor.execute(
-                f"WITH u AS ({insert_records} RETURNING id, record_id)"
-                f" {ledger_columns} FROM {EFFECT} e JOIN u ON u.record_id = e.record_id"
+                f"WITH l AS ({insert_entries} RETURNING id, card_id)"
+                f" {record_columns} SELECT e.record_id, e.card_id, l.id, e.start, e.finish, e.bytes,"
+                f"  {overage}, %s FROM {EFFECT} e JOIN l ON l.card_id = e.card_id"
                 f" ORDER BY e.card_id, e.start, e.seq",
-                [now_db, LedgerEntry.Kind.USAGE, now_db],
+                [LedgerEntry.Kind.USAGE, now_db, now_db],
             )
         else:
-            cursor.execute(insert_records, [now_db])
+            # SQLite has one writer at a time: a card's newest usage entry is the one just written.
+            cursor.execute(insert_entries, [LedgerEntry.Kind.USAGE, now_db])
             cursor.execute(
-                f"{ledger_columns} FROM {EFFECT} e JOIN {record_table} u ON u.record_id = e.record_id"
+                f"{record_columns} SELECT e.record_id, e.card_id,"
+                f"  (SELECT MAX(l.id) FROM {ledger_table} l WHERE l.card_id = e.card_id AND l.kind = %s),"
+                f"  e.start, e.finish, e.bytes, {overage}, %s FROM {EFFECT} e"
                 f" ORDER BY e.card_id, e.start, e.seq",
                 [LedgerEntry.Kind.USAGE, now_db],
             )

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import OuterRef, Subquery, Sum
+from django.db.models import Exists, OuterRef, Subquery, Sum
 from django.utils.translation import gettext as _
 
-from usage.models import Card, LedgerEntry, ProvisioningEvent
+from usage.models import Card, LedgerEntry, ProvisioningEvent, UsageRecord
 from usage.provisioning import (
     carrier_time,
     initial_state,
@@ -65,7 +65,6 @@ def ledger_append(
     expires_after: datetime | None,
     now: datetime,
     order_id: int | None = None,
-    usage_record=None,
     staff_user=None,
     reason: str = "",
 ) -> LedgerEntry:
@@ -89,7 +88,6 @@ def ledger_append(
         expires_before=card.expires_at,
         expires_after=expires_after,
         order_id=order_id,
-        usage_record=usage_record,
         staff_user=staff_user,
         reason=reason,
         created_at=now,
@@ -340,6 +338,19 @@ def ledgers_check() -> list[LedgerMismatch]:
                 LedgerMismatch(card_id, iccid, data, ledger_data, expires_at, ledger_expires_at)
             )
     return mismatches
+
+
+def usage_links_check(*, limit: int = 20) -> tuple[int, list[str]]:
+    """Usage records whose ledger entry is missing, not a `usage` entry, or another card's.
+
+    The link has no database constraint (see UsageRecord.ledger_entry): this is its check. Returns
+    how many records are wrong and the first `limit` record ids.
+    """
+    entry = LedgerEntry.objects.filter(
+        pk=OuterRef("ledger_entry_id"), card_id=OuterRef("card_id"), kind=Kind.USAGE
+    )
+    wrong = UsageRecord.objects.filter(~Exists(entry))
+    return wrong.count(), list(wrong.order_by("id").values_list("record_id", flat=True)[:limit])
 
 
 # --- Expiry -----------------------------------------------------------------------------------

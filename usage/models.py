@@ -98,10 +98,8 @@ class LedgerEntry(models.Model):
     expires_before = models.DateTimeField(_("expiry before"), null=True, blank=True)
     expires_after = models.DateTimeField(_("expiry after"), null=True, blank=True)
     # What caused it. Orders live in billing, which depends on this app, so the order is held by id.
+    # A `usage` entry is caused by the usage records it applied: they point at it (`usage_records`).
     order_id = models.BigIntegerField(_("order id"), null=True, blank=True)
-    usage_record = models.OneToOneField(
-        "UsageRecord", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entry"
-    )
     staff_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -129,8 +127,8 @@ class LedgerEntry(models.Model):
                 name="ledger_one_forfeit_per_period",
             ),
         ]
-        # Usage writes a million entries a day with no order or staff member: partial indexes
-        # keep those rows out of indexes they never need.
+        # Usage writes many entries a day with no order or staff member: partial indexes keep
+        # those rows out of indexes they never need.
         indexes = [
             models.Index(fields=["card", "created_at"]),
             models.Index(
@@ -153,6 +151,20 @@ class UsageRecord(models.Model):
     # Unique through Meta.constraints: one plain index (unique=True would add a LIKE index too).
     record_id = models.CharField(_("record id"), max_length=100)
     card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="usage_records", db_index=False)
+    # The `usage` ledger entry that applied this record: one per card and delivered batch, whatever
+    # the number of records. Not indexed (a million records a day): an entry's records are found
+    # through the ("card", "start") index, filtered on this column. No database constraint either:
+    # the entry and its records are written by one statement (usage.feeds), ledger entries are never
+    # deleted, and the per-row check at commit cost 11 % of ingestion; `check_ledgers` verifies
+    # every link instead (usage.ledger.usage_links_check).
+    ledger_entry = models.ForeignKey(
+        LedgerEntry,
+        on_delete=models.PROTECT,
+        related_name="usage_records",
+        db_index=False,
+        db_constraint=False,
+        verbose_name=_("ledger entry"),
+    )
     start = models.DateTimeField(_("start"))
     end = models.DateTimeField(_("end"))
     bytes = models.BigIntegerField(_("bytes"))

@@ -230,6 +230,9 @@ def card_detail_get(*, card: Card, now: datetime, limit: int = 20) -> CardDetail
     return CardDetail(
         summary=card_summary(card=card, now=now),
         chart=usage_chart(per_day=per_day, now=now),
-        ledger_entries=list(card.ledger_entries.order_by("-created_at", "-id")[:limit]),
+        # Usage has its own list below; here what changed the card otherwise (top-ups, expiry, staff).
+        ledger_entries=list(
+            card.ledger_entries.exclude(kind=LedgerEntry.Kind.USAGE).order_by("-created_at", "-id")[:limit]
+        ),
         usage_records=list(card.usage_records.order_by("-start", "-id")[:limit]),
     )

@@ -106,3 +106,35 @@ def test_an_order_page_shows_its_renewal_state(agent_client, customer):
     assert "Paid but NOT renewed for over 24 hours" in page
     assert reverse("admin:billing_order_staff_action", args=[order.pk, "retry-fulfilment"]) in page
     assert reverse("admin:billing_order_staff_action", args=[order.pk, "refund"]) in page
+
+
+def test_a_usage_ledger_entry_links_to_the_records_it_applied(agent_client, customer):
+    from usage.feeds import usage_records_apply
+    from usage.models import LedgerEntry
+
+    card = CardFactory(owner=customer, expires_at=NOW + timedelta(days=3), data_remaining=2_000_000_000)
+    other = CardFactory(owner=customer, expires_at=NOW + timedelta(days=3), data_remaining=2_000_000_000)
+
+    def record(record_id, on):
+        start = NOW - timedelta(hours=2)
+        return {
+            "record_id": record_id,
+            "iccid": on.iccid,
+            "start": start.isoformat(),
+            "end": (start + timedelta(minutes=5)).isoformat(),
+            "bytes": 1_000_000,
+        }
+
+    usage_records_apply(
+        records=[record("cdr-a", card), record("cdr-b", card), record("cdr-x", other)], now=NOW
+    )
+    entry = LedgerEntry.objects.get(card=card, kind="usage")
+
+    listing = agent_client.get(reverse("admin:usage_ledgerentry_changelist") + f"?card__id__exact={card.pk}")
+    link = f"?card__id__exact={card.pk}&amp;ledger_entry__id__exact={entry.pk}"
+    assert link in listing.content.decode()
+    records = agent_client.get(reverse("admin:usage_usagerecord_changelist") + link.replace("&amp;", "&"))
+    body = records.content.decode()
+    assert records.status_code == 200
+    assert "cdr-a" in body and "cdr-b" in body
+    assert "cdr-x" not in body

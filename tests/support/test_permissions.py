@@ -101,6 +101,7 @@ def objects(db):
         "usage.usagerecord": UsageRecord.objects.create(
             record_id="r1",
             card=card,
+            ledger_entry=entry,
             start=datetime(2026, 1, 1, tzinfo=UTC),
             end=datetime(2026, 1, 1, tzinfo=UTC),
             bytes=1,

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from tests.accounts.factories import UserFactory
 from usage.iccid import iccid_with_check_digit
-from usage.models import Card, UsageRecord
+from usage.models import Card, LedgerEntry, UsageRecord
 from usage.services import claim_code_hash
 
 GB = 1_000_000_000
@@ -46,12 +46,25 @@ class InventoryCardFactory(factory.django.DjangoModelFactory):
     claim_code_hash = factory.LazyAttribute(lambda card: claim_code_hash(card.claim_code))
 
 
+def usage_entry(card: Card) -> LedgerEntry:
+    """A `usage` ledger entry for records stored directly by a test (it changes no balance)."""
+    return LedgerEntry.objects.create(
+        card=card,
+        kind=LedgerEntry.Kind.USAGE,
+        data_delta=0,
+        data_after=card.data_remaining,
+        expires_before=card.expires_at,
+        expires_after=card.expires_at,
+    )
+
+
 class UsageRecordFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = UsageRecord
 
     record_id = factory.Sequence(lambda n: f"test-usage-{n}")
     card = factory.SubFactory(OwnedCardFactory)
+    ledger_entry = factory.LazyAttribute(lambda record: usage_entry(record.card))
     start = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
     end = factory.LazyAttribute(lambda record: record.start + timedelta(minutes=30))
     bytes = 50_000_000

@@ -4,7 +4,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from tests.usage.card_factories import GB, OwnedCardFactory, UsageRecordFactory
+from tests.usage.card_factories import GB, OwnedCardFactory, UsageRecordFactory, usage_entry
 from usage.models import UsageRecord
 from usage.selectors import dashboard_get
 
@@ -178,10 +178,12 @@ def test_query_count_stays_constant_with_three_cards_and_ten_thousand_usage_reco
     with django_assert_max_num_queries(12) as small:
         client.get(reverse("usage:dashboard"))
     cards = OwnedCardFactory.create_batch(3, owner=owner)
+    entries = [usage_entry(card) for card in cards]
     UsageRecord.objects.bulk_create(
         UsageRecord(
             record_id=f"bulk-{n}",
             card=cards[n % 3],
+            ledger_entry=entries[n % 3],
             start=NOW - timedelta(minutes=2 * n),
             end=NOW - timedelta(minutes=2 * n - 1),
             bytes=1_000_000,

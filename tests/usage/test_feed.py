@@ -74,17 +74,36 @@ def post(client, body, *, timestamp=None, secret=SECRET, signature=None):
 # --- The service ----------------------------------------------------------------------------
 
 
-def test_usage_lowers_the_data_remaining_and_writes_one_ledger_entry_per_record(card):
-    result = apply(rec(card, "r1", 100 * MB), rec(card, "r2", 50 * MB))
+def test_usage_lowers_the_data_remaining_with_one_ledger_entry_per_card_and_batch(card):
+    other = CardFactory()
+    with transaction.atomic():
+        card_topup(
+            card=Card.objects.select_for_update().get(pk=other.pk),
+            allowance_bytes=GB,
+            duration=WEEK,
+            start=T0,
+            order_id=999,
+            now=T0,
+        )
+    result = apply(rec(card, "r1", 100 * MB), rec(other, "o1", 30 * MB), rec(card, "r2", 50 * MB))
+    apply(rec(card, "r3", 25 * MB))
     card.refresh_from_db()
-    assert result.applied == 2
-    assert card.data_remaining == 850 * MB
+    assert result.applied == 3
+    assert card.data_remaining == 825 * MB
     assert card.usage_updated_at == NOW
     entries = list(card.ledger_entries.filter(kind="usage").order_by("id"))
-    assert [(e.data_delta, e.data_after, e.usage_record.record_id) for e in entries] == [
-        (-100 * MB, 900 * MB, "r1"),
-        (-50 * MB, 850 * MB, "r2"),
+    assert [(e.data_delta, e.data_after, e.expires_before, e.expires_after) for e in entries] == [
+        (-150 * MB, 850 * MB, card.expires_at, card.expires_at),
+        (-25 * MB, 825 * MB, card.expires_at, card.expires_at),
     ]
+    # Each record names the entry that applied it: the ledger says what caused every change.
+    assert sorted(entries[0].usage_records.values_list("record_id", flat=True)) == ["r1", "r2"]
+    assert list(entries[1].usage_records.values_list("record_id", flat=True)) == ["r3"]
+    other_entry = other.ledger_entries.get(kind="usage")
+    assert (other_entry.data_delta, list(other_entry.usage_records.values_list("record_id", flat=True))) == (
+        -30 * MB,
+        ["o1"],
+    )
     assert ledgers_check() == []
 
 
@@ -127,7 +146,8 @@ def test_usage_never_takes_data_below_zero_and_the_rest_is_overage(card):
     assert card.overage_bytes == 200 * MB
     second = UsageRecord.objects.get(record_id="r2")
     assert second.overage_bytes == 200 * MB
-    assert second.ledger_entry.data_delta == -300 * MB
+    assert second.ledger_entry.data_delta == -MB * 1000  # the batch drew all that was left
+    assert second.ledger_entry == UsageRecord.objects.get(record_id="r1").ledger_entry
     assert UsageRecord.objects.get(record_id="r1").overage_bytes == 0
     apply(rec(card, "r3", 5 * MB, start=NOW - timedelta(minutes=5)))
     card.refresh_from_db()

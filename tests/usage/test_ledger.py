@@ -16,7 +16,7 @@ from usage.ledger import (
     ledger_append,
     ledgers_check,
 )
-from usage.models import Card, LedgerEntry, ProvisioningEvent
+from usage.models import Card, LedgerEntry, ProvisioningEvent, UsageRecord
 
 from .ledger_factories import CardFactory
 
@@ -370,3 +370,39 @@ def test_topups_record_the_time_they_were_applied():
     card = CardFactory()
     entry = topup(card, start=T0 - timedelta(hours=1), now=datetime.now(UTC))
     assert entry.created_at == T0
+
+
+def test_check_ledgers_reports_a_usage_record_that_points_at_no_usage_entry_of_its_card(capsys):
+    from usage.feeds import usage_records_apply
+
+    card, other = CardFactory(), CardFactory()
+    topup(card, order_id=1)
+    topup(other, order_id=2)
+    start = T0 + timedelta(hours=1)
+    usage_records_apply(
+        records=[
+            {
+                "record_id": rid,
+                "iccid": c.iccid,
+                "start": start.isoformat(),
+                "end": start.isoformat(),
+                "bytes": 5,
+            }
+            for rid, c in [("ok", card), ("moved", card), ("gone", other)]
+        ],
+        now=T0 + timedelta(hours=2),
+    )
+    call_command("check_ledgers")  # every link right: silent
+    capsys.readouterr()
+    UsageRecord.objects.filter(record_id="moved").update(
+        ledger_entry=LedgerEntry.objects.get(card=other, kind="usage")
+    )
+    UsageRecord.objects.filter(record_id="gone").update(ledger_entry_id=10**9)
+
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("check_ledgers")
+
+    assert exit_info.value.code == 1
+    output = capsys.readouterr()
+    assert "usage records without their card's usage ledger entry: moved, gone\n" in output.out
+    assert "2 usage record(s)" in output.err

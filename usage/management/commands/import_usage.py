@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
-from usage.feeds import UsageApplyResult, usage_records_apply
+from usage.feeds import CHUNK_SIZE, UsageApplyResult, usage_records_apply
 
 FIELDS = ("record_id", "iccid", "start", "end", "bytes")
 SHOWN_FAILURES = 20
@@ -28,7 +28,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--format", choices=["csv", "jsonl"], help="Override the format guessed from the name."
         )
-        parser.add_argument("--chunk-size", type=int, default=20_000, help="Records applied per transaction.")
+        parser.add_argument(
+            "--chunk-size", type=int, default=CHUNK_SIZE, help="Records applied per transaction."
+        )
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
         parser.add_argument(
             "--durable",
