@@ -28,8 +28,8 @@ def _usage_secret(settings):
     settings.CARRIER_USAGE_MAX_BODY_BYTES = 20_000
 
 
-@pytest.fixture
-def card():
+def topped_up_card() -> Card:
+    """A card with a 1 GB week plan bought at T0."""
     card = CardFactory()
     with transaction.atomic():
         card_topup(
@@ -42,6 +42,11 @@ def card():
         )
     card.refresh_from_db()
     return card
+
+
+@pytest.fixture
+def card():
+    return topped_up_card()
 
 
 def rec(card, record_id, nbytes, *, start=None, minutes=10):
@@ -75,16 +80,7 @@ def post(client, body, *, timestamp=None, secret=SECRET, signature=None):
 
 
 def test_usage_lowers_the_data_remaining_with_one_ledger_entry_per_card_and_batch(card):
-    other = CardFactory()
-    with transaction.atomic():
-        card_topup(
-            card=Card.objects.select_for_update().get(pk=other.pk),
-            allowance_bytes=GB,
-            duration=WEEK,
-            start=T0,
-            order_id=999,
-            now=T0,
-        )
+    other = topped_up_card()
     result = apply(rec(card, "r1", 100 * MB), rec(other, "o1", 30 * MB), rec(card, "r2", 50 * MB))
     apply(rec(card, "r3", 25 * MB))
     card.refresh_from_db()
@@ -119,16 +115,7 @@ def test_a_record_is_applied_once_however_often_it_is_delivered(card):
 
 
 def test_reordered_deliveries_end_at_the_same_balance(card):
-    other = CardFactory()
-    with transaction.atomic():
-        card_topup(
-            card=Card.objects.select_for_update().get(pk=other.pk),
-            allowance_bytes=GB,
-            duration=WEEK,
-            start=T0,
-            order_id=999,
-            now=T0,
-        )
+    topped_up_card()  # a bystander: check_ledgers must find it untouched
     records = [rec(card, f"r{i}", (i + 1) * 10 * MB, start=T0 + timedelta(hours=i)) for i in range(6)]
     apply(*records[3:], records[0])
     apply(records[2], records[1], records[4])
