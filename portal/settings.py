@@ -278,6 +278,7 @@ CELERY_BEAT_SCHEDULE = {
     "usage-card-alerts": {"task": "usage.tasks.card_alerts_send", "schedule": 300.0},
     "usage-provisioning-dispatch": {"task": "usage.tasks.provisioning_events_dispatch", "schedule": 60.0},
     "support-export-jobs-purge": {"task": "support.tasks.export_jobs_purge", "schedule": 3600.0},
+    "support-export-jobs-resume": {"task": "support.tasks.export_jobs_resume", "schedule": 120.0},
     "accounts-notices-requeue": {"task": "accounts.tasks.notifications_requeue_stale", "schedule": 300.0},
 }
 HEARTBEAT_STALE_SECONDS = envint("HEARTBEAT_STALE_SECONDS", 120)

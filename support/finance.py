@@ -6,13 +6,17 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from billing.exports import ExportFilter, orders_in_range, write_export
 from support.models import ExportJob
 
 PROGRESS_EVERY = 5000
+EXPORT_STALLED_AFTER = timedelta(minutes=5)
+EXPORT_MAX_ATTEMPTS = 3
+EXPORT_ABANDONED = "abandoned"
 
 
 def exports_dir() -> Path:
@@ -42,8 +46,13 @@ def export_job_create(*, user, export_filter: ExportFilter, file_format: str) ->
 
 
 def export_job_run(*, job_id: int) -> ExportJob:
-    claimed = ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.QUEUED).update(
-        status=ExportJob.Status.RUNNING
+    """Write the export, unless another worker is on it. Takes over a job whose worker died."""
+    now = timezone.now()
+    takeover = Q(status=ExportJob.Status.RUNNING, progress_at__lt=now - EXPORT_STALLED_AFTER)
+    claimed = (
+        ExportJob.objects.filter(Q(status=ExportJob.Status.QUEUED) | takeover, pk=job_id)
+        .filter(attempts__lt=EXPORT_MAX_ATTEMPTS)
+        .update(status=ExportJob.Status.RUNNING, progress_at=now, rows_done=0, attempts=F("attempts") + 1)
     )
     job = ExportJob.objects.get(pk=job_id)
     if not claimed:
@@ -53,7 +62,7 @@ def export_job_run(*, job_id: int) -> ExportJob:
     path = exports_dir() / file_name
 
     def progress(done: int) -> None:
-        ExportJob.objects.filter(pk=job_id).update(rows_done=done)
+        ExportJob.objects.filter(pk=job_id).update(rows_done=done, progress_at=timezone.now())
 
     try:
         write_export(ExportFilter.from_json(job.params), job.file_format, path, progress=progress)
@@ -71,6 +80,37 @@ def export_job_run(*, job_id: int) -> ExportJob:
     )
     job.refresh_from_db()
     return job
+
+
+def export_jobs_resume(*, now) -> dict[str, int]:
+    """Jobs whose worker died: started again, or given up after EXPORT_MAX_ATTEMPTS tries.
+
+    A worker reports progress every PROGRESS_EVERY rows (a second or two); a running job silent
+    for EXPORT_STALLED_AFTER lost its worker. Run by beat; safe to run any time.
+    """
+    from support.tasks import export_job_run
+
+    stalled = ExportJob.objects.filter(
+        status=ExportJob.Status.RUNNING, progress_at__lt=now - EXPORT_STALLED_AFTER
+    )
+    given_up = stalled.filter(attempts__gte=EXPORT_MAX_ATTEMPTS).update(
+        status=ExportJob.Status.FAILED, error=EXPORT_ABANDONED, finished_at=now
+    )
+    resumed = list(stalled.values_list("pk", flat=True))
+    for job_id in resumed:
+        export_job_run.delay(job_id)
+    return {"resumed": len(resumed), "given_up": given_up}
+
+
+def export_job_error(job: ExportJob) -> str:
+    """What the requester reads when a job failed."""
+    if job.status != ExportJob.Status.FAILED:
+        return ""
+    if job.error == EXPORT_ABANDONED:
+        return gettext(
+            "The export stopped several times before it finished. Please try a shorter date range."
+        )
+    return job.error
 
 
 def export_jobs_purge(*, now) -> int:

@@ -163,7 +163,7 @@ def export_status(request: HttpRequest, job_id: int) -> JsonResponse:
             "download_url": reverse("support:finance_export_download", args=[job.pk])
             if job.status == ExportJob.Status.DONE and not expired
             else None,
-            "error": job.error if job.status == ExportJob.Status.FAILED else "",
+            "error": finance.export_job_error(job),
         }
     )
 

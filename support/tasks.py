@@ -13,3 +13,8 @@ def export_job_run(job_id: int) -> None:
 @shared_task
 def export_jobs_purge() -> None:
     finance.export_jobs_purge(now=timezone.now())
+
+
+@shared_task
+def export_jobs_resume() -> None:
+    finance.export_jobs_resume(now=timezone.now())

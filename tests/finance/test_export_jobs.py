@@ -79,3 +79,70 @@ def test_expired_exports_are_purged_with_their_files(finance_user, many_orders, 
     assert finance.export_jobs_purge(now=job.expires_at + timedelta(seconds=1)) == 1
     assert not path.exists()
     assert not ExportJob.objects.exists()
+
+
+def _stalled_job(finance_user, *, attempts=1, minutes_silent=6):
+    """A job a worker took and then died on: running, no progress for a while."""
+    from billing.exports import ExportFilter
+
+    now = datetime.now(UTC)
+    return ExportJob.objects.create(
+        user=finance_user,
+        params=ExportFilter(datetime(2026, 11, 1).date(), datetime(2026, 11, 30).date()).as_json(),
+        file_format="csv",
+        rows_total=12,
+        rows_done=5,
+        status=ExportJob.Status.RUNNING,
+        attempts=attempts,
+        progress_at=now - timedelta(minutes=minutes_silent),
+        expires_at=now + timedelta(hours=24),
+    )
+
+
+def test_a_job_whose_worker_died_is_started_again_and_finishes(
+    finance_client, finance_user, many_orders, small_stream_limit
+):
+    from support import finance
+
+    job = _stalled_job(finance_user)
+    busy = _stalled_job(finance_user, minutes_silent=1)  # still reporting: left to its worker
+
+    assert finance.export_jobs_resume(now=datetime.now(UTC)) == {"resumed": 1, "given_up": 0}
+
+    job.refresh_from_db()
+    busy.refresh_from_db()
+    assert (job.status, job.rows_done, job.attempts) == ("done", 12, 2)
+    assert (finance.exports_dir() / job.file_name).is_file()
+    assert busy.status == "running"
+    status = finance_client.get(reverse("support:finance_export_status", args=[job.pk])).json()
+    assert status["download_url"]
+
+
+def test_a_redelivered_task_leaves_a_job_that_is_still_progressing_alone(
+    finance_user, many_orders, small_stream_limit
+):
+    from support import finance
+
+    busy = _stalled_job(finance_user, minutes_silent=1)
+
+    finance.export_job_run(job_id=busy.pk)
+
+    busy.refresh_from_db()
+    assert (busy.status, busy.rows_done, busy.attempts) == ("running", 5, 1)
+
+
+def test_a_job_that_keeps_dying_is_given_up_with_a_message_its_requester_can_act_on(
+    finance_client, finance_user, many_orders, small_stream_limit
+):
+    from support import finance
+
+    job = _stalled_job(finance_user, attempts=finance.EXPORT_MAX_ATTEMPTS)
+
+    assert finance.export_jobs_resume(now=datetime.now(UTC)) == {"resumed": 0, "given_up": 1}
+
+    status = finance_client.get(reverse("support:finance_export_status", args=[job.pk])).json()
+    assert status["status"] == "failed"
+    assert status["error"] == (
+        "The export stopped several times before it finished. Please try a shorter date range."
+    )
+    assert status["download_url"] is None
