@@ -1,6 +1,7 @@
 import json
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -253,12 +254,14 @@ def user_anonymise(*, user: User, now: datetime | None = None) -> User:
 
     Orders and the wallet keep pointing at this row, which now holds nothing personal, and lose
     their copy of the email and phone; cards are released from it; auto-renewals (with their saved
-    payment methods) are removed so nothing is charged again. A confirmation goes to the address on
-    file before it is erased.
+    payment methods) are removed so nothing is charged again, and the Stripe customers are deleted.
+    A confirmation goes to the address on file before it is erased.
     """
     from allauth.account.models import EmailAddress
 
     from billing.models import AutoRenewal, Order
+    from billing.services import stripe_customers_of
+    from billing.tasks import stripe_customer_delete_task
     from usage.models import Card
 
     if user.anonymised_at:
@@ -275,6 +278,11 @@ def user_anonymise(*, user: User, now: datetime | None = None) -> User:
         pk__in=[n.pk for n in confirmations]
     ).update(status=Notification.Status.FAILED, last_error="Account deleted before delivery.")
 
+    # Stripe holds the customer's email, phone and saved payment methods: deleted there too once
+    # this commits (payments stay on record at Stripe, as the orders do here).
+    if not settings.PAYMENTS_DEMO_MODE:
+        for customer_id in sorted(stripe_customers_of(user=user)):
+            transaction.on_commit(partial(stripe_customer_delete_task.delay, customer_id))
     AutoRenewal.objects.filter(user=user).delete()
     Order.objects.filter(customer=user).update(customer_email="", customer_phone="")
     Card.objects.filter(owner=user).update(owner=None, label="")

@@ -261,6 +261,15 @@ def order_create(
     return order
 
 
+def stripe_customers_of(*, user) -> set[str]:
+    """Every Stripe customer created for this user (orders and auto-renewals name them)."""
+    from_orders = Order.objects.filter(customer=user).exclude(stripe_customer_id="")
+    from_renewals = AutoRenewal.objects.filter(user=user).exclude(stripe_customer_id="")
+    return set(from_orders.values_list("stripe_customer_id", flat=True)) | set(
+        from_renewals.values_list("stripe_customer_id", flat=True)
+    )
+
+
 def _stripe_customer_for(*, user) -> str:
     known = (
         Order.objects.filter(customer=user)

@@ -53,6 +53,18 @@ def customer_create(*, user) -> str:
     return customer.id
 
 
+def customer_delete(*, customer_id: str) -> None:
+    """Delete a Stripe customer with its saved payment methods (its payments stay on record).
+
+    Idempotent: a customer already gone counts as deleted.
+    """
+    try:
+        stripe_client().v1.customers.delete(customer_id)
+    except stripe.InvalidRequestError as error:
+        if error.code != "resource_missing":
+            raise
+
+
 def checkout_session_create(*, order: Order, success_url: str, cancel_url: str) -> stripe.checkout.Session:
     """A Checkout Session in payment mode for exactly the order's snapshot amount.
 

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from billing import autorenew, services, webhooks
+from billing import autorenew, services, stripe_client, webhooks
 from billing.stripe_client import TRANSIENT_ERRORS
 from usage.services import EsimOutOfStock
 
@@ -33,6 +33,11 @@ def order_payment_details_task(order_id: int) -> None:
 @shared_task(autoretry_for=TRANSIENT, **RETRY)
 def webhook_event_process_task(webhook_event_id: int) -> None:
     webhooks.webhook_event_process(webhook_event_id=webhook_event_id, now=timezone.now())
+
+
+@shared_task(autoretry_for=TRANSIENT, **RETRY)
+def stripe_customer_delete_task(customer_id: str) -> None:
+    stripe_client.customer_delete(customer_id=customer_id)
 
 
 @shared_task

@@ -232,6 +232,7 @@ def test_the_delete_page_offers_the_right_way_to_confirm(client, traveller, with
 
     assert ('name="password"' in page) is with_password
     assert "Send me a code" in page or "Confirm with a code instead" in page
+    assert "the payment methods you saved with our payment provider are deleted there" in page
 
 
 def test_a_code_stops_working_after_three_wrong_tries(client, traveller, sms_outbox):
@@ -257,3 +258,49 @@ def test_password_guessing_on_the_delete_page_is_limited(client, traveller):
 
     assert response.status_code == 302
     assert response["Location"] == reverse("accounts:profile")
+
+
+def test_deleting_the_account_deletes_the_stripe_customers_and_their_saved_payment_methods(
+    client, traveller, fake_stripe, django_capture_on_commit_callbacks
+):
+    from billing import stripe_client
+    from billing.models import AutoRenewal
+
+    customer = stripe_client.customer_create(user=traveller)
+    order = OrderFactory(customer=traveller, stripe_customer_id=customer)
+    AutoRenewal.objects.create(
+        card=order.card,
+        user=traveller,
+        plan=order.plan,
+        enabled=True,
+        stripe_customer_id=customer,
+        stripe_payment_method_id="pm_fake_saved",
+    )
+    OrderFactory(customer=traveller, stripe_customer_id="cus_gone_already")  # deleted at Stripe before
+    OrderFactory(stripe_customer_id="cus_someone_else")
+    client.force_login(traveller)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = delete(client, password=PASSWORD)
+
+    assert response.status_code == 302
+    deleted = sorted(call.path for call in fake_stripe.calls_to("DELETE", r"/v1/customers/.*"))
+    assert deleted == sorted(["/v1/customers/cus_gone_already", f"/v1/customers/{customer}"])
+    assert customer not in fake_stripe.customers
+    assert not AutoRenewal.objects.filter(user=traveller).exists()
+    # The receipts keep naming the customer, for finance's reconciliation with Stripe.
+    assert Order.objects.get(pk=order.pk).stripe_customer_id == customer
+
+
+def test_in_demo_mode_deleting_the_account_calls_no_payment_provider(
+    client, traveller, fake_stripe, settings, django_capture_on_commit_callbacks
+):
+    settings.PAYMENTS_DEMO_MODE = True  # the fake still listens: any call would be recorded
+    OrderFactory(customer=traveller, stripe_customer_id="cus_from_before_demo_mode")
+    client.force_login(traveller)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = delete(client, password=PASSWORD)
+
+    assert response.status_code == 302
+    assert fake_stripe.calls == []

@@ -163,6 +163,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self._handle("POST")
 
+    def do_DELETE(self):
+        self._handle("DELETE")
+
     def _handle(self, method: str) -> None:
         state = self.server.state
         url = urlsplit(self.path)
@@ -193,6 +196,17 @@ class _Handler(BaseHTTPRequestHandler):
                 customer = {"id": f"cus_fake{next(_ids)}", "object": "customer", **params}
                 state.customers[customer["id"]] = customer
                 return 200, customer
+            match = re.fullmatch(r"/v1/customers/([^/]+)", path)
+            if match and method == "DELETE":
+                if state.customers.pop(match.group(1), None) is None:
+                    return 404, {
+                        "error": {
+                            "message": f"No such customer: '{match.group(1)}'",
+                            "type": "invalid_request_error",
+                            "code": "resource_missing",
+                        }
+                    }
+                return 200, {"id": match.group(1), "object": "customer", "deleted": True}
             if method == "POST" and path == "/v1/checkout/sessions":
                 return 200, self._session_create(params)
             match = re.fullmatch(r"/v1/checkout/sessions/([^/]+)(/expire)?", path)
