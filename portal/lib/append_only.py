@@ -1,0 +1,60 @@
+"""Append-only tables enforced by PostgreSQL itself, not only by the models' save() and delete().
+
+The ledger, the wallet entries and the audit trail are history: a row is written once and never
+changed or removed, whoever holds a database connection (a shell, a careless data migration, a
+raw UPDATE). A BEFORE UPDATE OR DELETE trigger refuses both. Columns named in `nullable` may only
+be set to NULL, which is what ON DELETE SET NULL does when, say, a staff account is removed.
+
+TRUNCATE is not a row change and stays possible (the test suite empties tables with it). SQLite,
+the embedded default, gets no trigger: the models still refuse, and production runs PostgreSQL.
+"""
+
+from django.db import migrations
+
+FUNCTION = """
+CREATE OR REPLACE FUNCTION portal_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    clearable text[] := coalesce(TG_ARGV, '{}'::text[]);  -- NULL when the trigger has no arguments
+    column_name text;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION '% is append-only: rows cannot be deleted', TG_TABLE_NAME
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    IF to_jsonb(NEW) - clearable IS DISTINCT FROM to_jsonb(OLD) - clearable THEN
+        RAISE EXCEPTION '% is append-only: rows cannot be changed', TG_TABLE_NAME
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    FOREACH column_name IN ARRAY clearable LOOP
+        IF to_jsonb(NEW) ->> column_name IS NOT NULL
+                AND to_jsonb(NEW) -> column_name IS DISTINCT FROM to_jsonb(OLD) -> column_name THEN
+            RAISE EXCEPTION '% is append-only: % may only be cleared', TG_TABLE_NAME, column_name
+                USING ERRCODE = 'restrict_violation';
+        END IF;
+    END LOOP;
+    RETURN NEW;
+END
+$$;
+"""
+
+
+def append_only(table: str, *nullable: str) -> migrations.RunPython:
+    """A migration operation that makes `table` append-only on PostgreSQL (reversible)."""
+    trigger = f"{table}_append_only"
+    arguments = ", ".join(f"'{column}'" for column in nullable)
+
+    def forward(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        schema_editor.execute(FUNCTION, params=None)  # no placeholders: its % are PL/pgSQL's
+        schema_editor.execute(
+            f"CREATE TRIGGER {trigger} BEFORE UPDATE OR DELETE ON {table}"
+            f" FOR EACH ROW EXECUTE FUNCTION portal_append_only({arguments})"
+        )
+
+    def backward(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {table}")
+
+    return migrations.RunPython(forward, backward, elidable=False)
