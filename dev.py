@@ -268,6 +268,7 @@ def command_test(pytest_args: list[str]) -> int:
     steps = [
         ("ruff check", [BIN / "ruff", "check", "."]),
         ("ruff format --check", [BIN / "ruff", "format", "--check", "."]),
+        ("djlint --lint templates", [BIN / "djlint", "templates", "--lint"]),
         ("makemigrations --check", [PYTHON, "manage.py", "makemigrations", "--check", "--dry-run"]),
     ]
     for name, command in steps:
