@@ -26,20 +26,25 @@ def paid_by_card(owner_client, card, week_plan, fake_stripe):
     return order
 
 
+def staff_refund(order, amount_cents, *, to, by, reason):
+    """Staff refund `amount_cents` of `order` to "original_method" or "wallet", now."""
+    return order_refund(
+        order=order,
+        amount_cents=amount_cents,
+        destination=to,
+        staff_user=by,
+        reason=reason,
+        now=timezone.now(),
+    )
+
+
 def test_a_full_refund_to_the_card_goes_through_stripe_and_takes_back_the_top_up(
     paid_by_card, card, outsider, fake_stripe
 ):
     card.refresh_from_db()
     data_before, expiry_before = card.data_remaining, card.expires_at
 
-    refund = order_refund(
-        order=paid_by_card,
-        amount_cents=1490,
-        destination="original_method",
-        staff_user=outsider,
-        reason="Never used",
-        now=timezone.now(),
-    )
+    refund = staff_refund(paid_by_card, 1490, to="original_method", by=outsider, reason="Never used")
 
     [call] = fake_stripe.calls_to("POST", "/v1/refunds")
     assert call.params == {
@@ -58,14 +63,7 @@ def test_a_full_refund_to_the_card_goes_through_stripe_and_takes_back_the_top_up
 
 
 def test_stripe_echoing_our_refund_back_does_not_count_it_twice(client, paid_by_card, outsider, fake_stripe):
-    order_refund(
-        order=paid_by_card,
-        amount_cents=500,
-        destination="original_method",
-        staff_user=outsider,
-        reason="Partly unused",
-        now=timezone.now(),
-    )
+    staff_refund(paid_by_card, 500, to="original_method", by=outsider, reason="Partly unused")
     charge = dict(
         fake_stripe.payment_intents[paid_by_card.stripe_payment_intent_id]["latest_charge"],
         amount_refunded=500,
@@ -83,14 +81,7 @@ def test_a_partial_refund_to_credit_takes_back_its_share(paid_by_card, card, own
     card.refresh_from_db()
     data_before, expiry_before = card.data_remaining, card.expires_at
 
-    refund = order_refund(
-        order=paid_by_card,
-        amount_cents=745,
-        destination="wallet",
-        staff_user=outsider,
-        reason="Coverage gap",
-        now=timezone.now(),
-    )
+    refund = staff_refund(paid_by_card, 745, to="wallet", by=outsider, reason="Coverage gap")
 
     card.refresh_from_db()
     paid_by_card.refresh_from_db()
@@ -116,24 +107,10 @@ def test_a_second_refund_completing_the_amount_refunds_the_order(paid_by_card, o
 
 
 def test_a_refund_cannot_exceed_what_is_left(paid_by_card, outsider):
-    order_refund(
-        order=paid_by_card,
-        amount_cents=1000,
-        destination="wallet",
-        staff_user=outsider,
-        reason="a",
-        now=timezone.now(),
-    )
+    staff_refund(paid_by_card, 1000, to="wallet", by=outsider, reason="a")
 
     with pytest.raises(BillingError):
-        order_refund(
-            order=paid_by_card,
-            amount_cents=491,
-            destination="wallet",
-            staff_user=outsider,
-            reason="b",
-            now=timezone.now(),
-        )
+        staff_refund(paid_by_card, 491, to="wallet", by=outsider, reason="b")
 
 
 def test_an_unpaid_order_cannot_be_refunded(owner, card, week_plan, outsider):
@@ -142,14 +119,7 @@ def test_an_unpaid_order_cannot_be_refunded(owner, card, week_plan, outsider):
     order = order_create(user=owner, plan=week_plan, card=card, now=timezone.now())
 
     with pytest.raises(BillingError):
-        order_refund(
-            order=order,
-            amount_cents=100,
-            destination="wallet",
-            staff_user=outsider,
-            reason="x",
-            now=timezone.now(),
-        )
+        staff_refund(order, 100, to="wallet", by=outsider, reason="x")
     assert not Refund.objects.exists()
 
 
@@ -160,25 +130,11 @@ def test_a_demo_payment_can_only_be_refunded_to_credit(owner_client, card, week_
     order.refresh_from_db()
 
     with pytest.raises(BillingError, match="refund it to wallet credit"):
-        order_refund(
-            order=order,
-            amount_cents=100,
-            destination="original_method",
-            staff_user=outsider,
-            reason="x",
-            now=timezone.now(),
-        )
+        staff_refund(order, 100, to="original_method", by=outsider, reason="x")
 
 
 def test_the_receipt_lists_refunds(owner_client, paid_by_card, outsider):
-    order_refund(
-        order=paid_by_card,
-        amount_cents=745,
-        destination="wallet",
-        staff_user=outsider,
-        reason="x",
-        now=timezone.now(),
-    )
+    staff_refund(paid_by_card, 745, to="wallet", by=outsider, reason="x")
 
     page = " ".join(
         owner_client.get(reverse("billing:receipt", args=[paid_by_card.number])).content.decode().split()
