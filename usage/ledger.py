@@ -350,7 +350,11 @@ def usage_links_check(*, limit: int = 20) -> tuple[int, list[str]]:
         pk=OuterRef("ledger_entry_id"), card_id=OuterRef("card_id"), kind=Kind.USAGE
     )
     wrong = UsageRecord.objects.filter(~Exists(entry))
-    return wrong.count(), list(wrong.order_by("id").values_list("record_id", flat=True)[:limit])
+    count = wrong.count()  # one anti-join over every record
+    # Asked only when some are wrong: with ORDER BY and LIMIT, PostgreSQL expects to stop early and
+    # may probe the ledger row by row, which takes minutes on millions of records.
+    examples = list(wrong.order_by("id").values_list("record_id", flat=True)[:limit]) if count else []
+    return count, examples
 
 
 # --- Expiry -----------------------------------------------------------------------------------
