@@ -1,36 +1,13 @@
 """Allocation and claims under concurrency, on PostgreSQL (SQLite has no row locks to test)."""
 
-import threading
-
 import pytest
-from django.db import connection
 
+from tests.fixtures.services import run_in_threads
 from tests.usage.card_factories import InventoryCardFactory
 from usage.models import Card
 from usage.services import CardClaimRefused, EsimOutOfStock, card_claim, esim_allocate
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def run_in_threads(count: int, work) -> list:
-    results: list = [None] * count
-    barrier = threading.Barrier(count)
-
-    def target(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as error:  # collected and asserted on by the test
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return results
 
 
 def test_eight_simultaneous_buyers_get_eight_different_profiles_and_the_ninth_none(django_user_model):

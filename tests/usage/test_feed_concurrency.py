@@ -1,11 +1,11 @@
 """Usage, top-ups and the expiry sweep racing on PostgreSQL (SQLite has no row locks to test)."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
+from tests.fixtures.services import run_in_threads
 from usage.feeds import usage_records_apply
 from usage.ledger import card_topup, cards_expire, ledgers_check
 from usage.models import Card, LedgerEntry, UsageRecord
@@ -17,27 +17,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 GB = 1_000_000_000
 MB = 1_000_000
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-
-
-def run_in_threads(count: int, work) -> list:
-    results: list = [None] * count
-    barrier = threading.Barrier(count)
-
-    def target(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as error:  # collected and asserted on by the test
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 def topped_up(*, allowance=GB, order_id=1):
