@@ -11,7 +11,6 @@ ratio against the page shell, which isolates what the dashboard itself costs.
 
 import argparse
 import http.client
-import multiprocessing
 import os
 import socket
 import statistics
@@ -22,6 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from clients import clients_run
 from ledger_benchdb import ROOT, throwaway_database
 
 TARGET_RATIO = 0.6
@@ -131,21 +131,7 @@ def client(port: int, path: str, cookie: str, seconds: float, queue) -> None:
 
 
 def load(port: int, path: str, cookie: str, clients: int, seconds: float) -> dict:
-    queue = multiprocessing.Queue()
-    processes = [
-        multiprocessing.Process(target=client, args=(port, path, cookie, seconds, queue))
-        for _ in range(clients)
-    ]
-    for process in processes:
-        process.start()
-    latencies, errors = [], 0
-    for _ in processes:
-        got, failed = queue.get()
-        latencies.extend(got)
-        errors += failed
-    for process in processes:
-        process.join()
-    latencies.sort()
+    latencies, errors = clients_run(client, [(port, path, cookie, seconds)] * clients)
     return {
         "latencies": latencies,
         "seconds": seconds,

@@ -9,13 +9,13 @@ Concurrent keep-alive clients each post their own stream of distinct events.
 
 import argparse
 import http.client
-import multiprocessing
 import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from clients import clients_run
 from ledger_benchdb import throwaway_database
 from payment_common import (
     SECRET_KEY,
@@ -51,21 +51,7 @@ def client(port: int, number: int, seconds: float, queue) -> None:
 
 
 def load(port: int, clients: int, seconds: float, first: int) -> dict:
-    queue = multiprocessing.Queue()
-    processes = [
-        multiprocessing.Process(target=client, args=(port, first + index, seconds, queue))
-        for index in range(clients)
-    ]
-    for process in processes:
-        process.start()
-    latencies, errors = [], 0
-    for _ in processes:
-        got, failed = queue.get()
-        latencies.extend(got)
-        errors += failed
-    for process in processes:
-        process.join()
-    latencies.sort()
+    latencies, errors = clients_run(client, [(port, first + index, seconds) for index in range(clients)])
     return {
         "count": len(latencies),
         "rps": len(latencies) / seconds,
