@@ -57,8 +57,12 @@ def export_job_run(*, job_id: int) -> ExportJob:
     job = ExportJob.objects.get(pk=job_id)
     if not claimed:
         return job
+    if job.file_name:  # the partial file of an attempt whose worker died
+        (exports_dir() / job.file_name).unlink(missing_ok=True)
     # Unguessable file name: the download view checks the owner too, this keeps the folder safe.
+    # Recorded now, so a later attempt or the purge can remove it if this worker dies.
     file_name = f"orders-{job.pk}-{secrets.token_hex(8)}.{job.file_format}"
+    ExportJob.objects.filter(pk=job_id).update(file_name=file_name)
     path = exports_dir() / file_name
 
     def progress(done: int) -> None:
@@ -74,7 +78,6 @@ def export_job_run(*, job_id: int) -> ExportJob:
         raise
     ExportJob.objects.filter(pk=job_id).update(
         status=ExportJob.Status.DONE,
-        file_name=file_name,
         finished_at=timezone.now(),
         rows_done=F("rows_done"),
     )

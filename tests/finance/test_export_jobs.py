@@ -105,6 +105,9 @@ def test_a_job_whose_worker_died_is_started_again_and_finishes(
     from support import finance
 
     job = _stalled_job(finance_user)
+    partial = finance.exports_dir() / f"orders-{job.pk}-dead-attempt.csv"
+    partial.write_text("order,amount\n")  # what the dead worker had written
+    ExportJob.objects.filter(pk=job.pk).update(file_name=partial.name)
     busy = _stalled_job(finance_user, minutes_silent=1)  # still reporting: left to its worker
 
     assert finance.export_jobs_resume(now=datetime.now(UTC)) == {"resumed": 1, "given_up": 0}
@@ -113,6 +116,7 @@ def test_a_job_whose_worker_died_is_started_again_and_finishes(
     busy.refresh_from_db()
     assert (job.status, job.rows_done, job.attempts) == ("done", 12, 2)
     assert (finance.exports_dir() / job.file_name).is_file()
+    assert not partial.exists()
     assert busy.status == "running"
     status = finance_client.get(reverse("support:finance_export_status", args=[job.pk])).json()
     assert status["download_url"]
