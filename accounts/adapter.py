@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.phone import PhoneNumberField, phone_parse
-from accounts.sms import SMSError, send_sms
+from notices.sms import SMSError, send_sms
 
 logger = logging.getLogger(__name__)
 

@@ -5,8 +5,9 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Notification, User
+from accounts.models import User
 from billing.models import Order, Wallet
+from notices.models import Notification
 from support import actions
 from support.admin_mixins import (
     AuditedAdmin,

@@ -20,7 +20,8 @@ from django.views.decorators.http import require_POST
 from accounts import services
 from accounts.forms import DeleteAccountForm, PreferencesForm
 from accounts.phone import phone_display
-from accounts.sms import SMSError
+from notices.services import NoticeError
+from notices.sms import SMSError
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def delete_account(request: HttpRequest) -> HttpResponse:
             return redirect("accounts:delete")
         try:
             code = services.user_send_confirmation_code(user=user)
-        except (services.NoticeError, SMSError, OSError):
+        except (NoticeError, SMSError, OSError):
             logger.exception("Could not send an account deletion code to user %s", user.pk)
             messages.error(request, _("We could not send you a code just now. Please try again in a minute."))
             return redirect("accounts:delete")

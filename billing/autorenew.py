@@ -12,10 +12,10 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from accounts.services import notice_send
 from billing import services, stripe_client
 from billing.models import AutoRenewal, Order
 from billing.selectors import auto_renewals_due, wallet_balance_cents
+from notices.services import notice_send
 from plans.models import Plan
 from usage.models import Card
 

@@ -16,10 +16,10 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from accounts.services import notice_send
 from billing import stripe_client
 from billing.models import AutoRenewal, Order, Refund, Wallet, WalletEntry, WebhookEvent, order_number_for
 from billing.selectors import PAID_STATUSES, order_quote, promotion_find
+from notices.services import notice_send
 from plans.models import Plan
 from usage.ledger import TopupAlreadyApplied, card_reverse_topup, card_topup
 from usage.models import Card

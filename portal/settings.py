@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "django_celery_beat",
     "portal",
+    "notices",
     "accounts",
     "plans",
     "usage",
@@ -279,7 +280,7 @@ CELERY_BEAT_SCHEDULE = {
     "usage-provisioning-dispatch": {"task": "usage.tasks.provisioning_events_dispatch", "schedule": 60.0},
     "support-export-jobs-purge": {"task": "support.tasks.export_jobs_purge", "schedule": 3600.0},
     "support-export-jobs-resume": {"task": "support.tasks.export_jobs_resume", "schedule": 120.0},
-    "accounts-notices-requeue": {"task": "accounts.tasks.notifications_requeue_stale", "schedule": 300.0},
+    "notices-requeue": {"task": "notices.tasks.notifications_requeue_stale", "schedule": 300.0},
 }
 HEARTBEAT_STALE_SECONDS = envint("HEARTBEAT_STALE_SECONDS", 120)
 
@@ -299,7 +300,7 @@ else:
     EMAIL_BACKEND = "portal.lib.mail.FileAndConsoleBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
 
-SMS_BACKEND = envstr("SMS_BACKEND") or "accounts.sms.ConsoleFileBackend"
+SMS_BACKEND = envstr("SMS_BACKEND") or "notices.sms.ConsoleFileBackend"
 SMS_FILE_PATH = VAR_DIR / "sms"
 SMS_API_URL = envstr("SMS_API_URL") or ""
 SMS_API_USER = envstr("SMS_API_USER") or ""

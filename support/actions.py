@@ -78,8 +78,8 @@ EVENT_FIELDS = ["processed_at", "attempts", "error"]
 
 
 def _billing_call(function, **kwargs):
-    from accounts.services import NoticeError
     from billing.services import BillingError
+    from notices.services import NoticeError
 
     try:
         return function(**kwargs)
@@ -125,9 +125,9 @@ def staff_order_refund(*, actor, order, amount_cents: int, destination: str, rea
 @transaction.atomic
 def staff_order_resend_confirmation(*, actor, order, reason: str) -> list:
     """The confirmation notices already sent for this order go out again, on the same channels."""
-    from accounts.models import Notification
-    from accounts.services import notification_resend
     from billing.services import renewal_confirmation_send
+    from notices.models import Notification
+    from notices.services import notification_resend
 
     if order.status not in ("fulfilled", "partially_refunded") or order.card_id is None:
         raise StaffActionError(_("Only a renewed order has a confirmation to resend."))

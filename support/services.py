@@ -100,7 +100,7 @@ def ticket_reply(*, ticket: Ticket, user, body: str) -> TicketMessage:
 
 def ticket_answer(*, ticket: Ticket, staff_user, body: str) -> TicketMessage:
     """Support answers: the message joins the thread and reaches the traveller by email in their language."""
-    from accounts.services import notice_send
+    from notices.services import notice_send
 
     if ticket.status == Ticket.Status.CLOSED:
         raise TicketClosedError(_("This ticket is closed; reopen it before answering."))

@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.stripe",
     "tests.fixtures.staff",
+    "tests.fixtures.notices",
 ]
 
 

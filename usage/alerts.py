@@ -1,7 +1,7 @@
 """Card alerts: 75 % / 90 % of the data used, expiry in 72 h / 24 h.
 
 Each is sent at most once per validity period and channel: the notice key names the card and its
-period, and `accounts.services.notice_send` keeps one notice per (kind, key, channel). Only the
+period, and `notices.services.notice_send` keeps one notice per (kind, key, channel). Only the
 highest threshold reached is sent (usage jumping from 50 % to 95 % gets the 90 % alert, not both).
 
 What counts as the same validity period:
@@ -18,8 +18,8 @@ from django.conf import settings
 from django.db.models import F, OuterRef, Subquery
 from django.urls import reverse
 
-from accounts.models import Notification
-from accounts.services import notice_send
+from notices.models import Notification
+from notices.services import notice_send
 from usage.models import Card, LedgerEntry
 
 # (kind, remaining data at most this fraction of the period's allowance: numerator, denominator)

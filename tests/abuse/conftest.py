@@ -11,7 +11,7 @@ from django.test import Client
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from accounts import sms
+from notices import sms
 
 FUZZ_EXAMPLES = int(os.environ.get("ABUSE_FUZZ_EXAMPLES", "30"))
 # The suite is a landing gate, so it draws the same examples every run; ABUSE_FUZZ_RANDOM=1 explores

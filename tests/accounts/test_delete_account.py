@@ -6,9 +6,9 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
 
-from accounts.models import Notification
 from accounts.services import user_anonymise
 from billing.models import Order
+from notices.models import Notification
 from tests.accounts.factories import OrderFactory, UserFactory
 from usage.models import Card
 
@@ -206,7 +206,7 @@ def test_an_account_is_deleted_only_once(traveller):
 
 class BrokenSMSBackend:
     def send(self, message):
-        from accounts.sms import SMSError
+        from notices.sms import SMSError
 
         raise SMSError("provider down")
 

@@ -418,7 +418,7 @@ def test_a_reset_needs_an_email_or_a_phone(client):
 
 class BrokenSMSBackend:
     def send(self, message):
-        from accounts.sms import SMSError
+        from notices.sms import SMSError
 
         raise SMSError("provider down")
 

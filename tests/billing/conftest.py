@@ -5,7 +5,7 @@ import pytest
 import stripe
 from django.utils import timezone
 
-from accounts import sms
+from notices import sms
 from tests.billing.factories import GB, PlanFactory
 from tests.billing.fake_stripe import WEBHOOK_SECRET
 from tests.usage.card_factories import OwnedCardFactory

@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core import mail
 
-from accounts import sms
-from accounts.models import Notification
 from billing.models import Order
 from billing.services import FulfilmentNotReady, order_create, order_fulfil, order_mark_paid
+from notices import sms
+from notices.models import Notification
 from tests.billing.factories import GB
 from usage.models import LedgerEntry, ProvisioningEvent
 

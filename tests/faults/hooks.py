@@ -22,7 +22,7 @@ from pathlib import Path
 
 from django.core.mail.backends.base import BaseEmailBackend
 
-from accounts.sms import BaseBackend, SMSError
+from notices.sms import BaseBackend, SMSError
 
 _counter = itertools.count()
 

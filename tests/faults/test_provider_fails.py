@@ -5,9 +5,9 @@ import contextlib
 import pytest
 from celery.exceptions import Retry
 
-from accounts.models import Notification
-from accounts.tasks import MAX_ATTEMPTS, notification_deliver
 from billing.models import Order
+from notices.models import Notification
+from notices.tasks import MAX_ATTEMPTS, notification_deliver
 from tests.faults.conftest import customers_with_cards, deliver, pending_orders
 from tests.fixtures.services import wait_for
 from usage.models import LedgerEntry
@@ -53,5 +53,5 @@ def test_a_renewal_completes_when_both_providers_fail_and_support_sees_the_faile
     assert all(f"Gave up after {MAX_ATTEMPTS} attempts" in notice.last_error for notice in notices)
     assert not (fault_dir / "mail").exists() and not (fault_dir / "sms").exists()
     # Support finds them among the failed notices in the staff pages.
-    page = admin_client.get("/admin/accounts/notification/?status__exact=failed").content.decode()
+    page = admin_client.get("/admin/notices/notification/?status__exact=failed").content.decode()
     assert "renewal_confirmation" in page and order.customer.email in page

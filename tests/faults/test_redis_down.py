@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import Notification
-from accounts.services import NOTICE_STALE_AFTER, notifications_requeue_stale
 from billing.models import Order, WebhookEvent
 from billing.services import orders_reconcile
+from notices.models import Notification
+from notices.services import NOTICE_STALE_AFTER, notifications_requeue_stale
 from tests.faults.conftest import customers_with_cards, deliver, messages_per_order, pending_orders
 from tests.fixtures.services import wait_for
 from usage.ledger import ledgers_check

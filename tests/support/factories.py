@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import factory
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 
 from accounts.models import User
 from billing.models import Order, Refund, Wallet
@@ -31,15 +31,29 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.save()
 
 
+# Models that changed app since support.0002 created the groups: their content type (so the
+# permission the group holds) moved with them (e.g. notices.0001).
+MOVED_SINCE_STAFF_GROUPS = {("accounts", "view_notification"): "notices"}
+
+
 def ensure_staff_groups() -> None:
     """Transactional tests empty every table, data-migration rows included: put the groups back."""
     if Group.objects.filter(name__in=["support", "finance"]).count() == 2:
         return
     from importlib import import_module
 
-    from django.apps import apps
-
-    import_module("support.migrations.0002_staff_groups").create_groups(apps, None)
+    migration = import_module("support.migrations.0002_staff_groups")
+    for name, grants in (("support", migration.SUPPORT), ("finance", migration.FINANCE)):
+        group, _ = Group.objects.get_or_create(name=name)
+        wanted = [
+            Permission.objects.get(
+                content_type__app_label=MOVED_SINCE_STAFF_GROUPS.get((app_label, codename), app_label),
+                codename=codename,
+            )
+            for app_label, codenames in grants.items()
+            for codename in codenames
+        ]
+        group.permissions.set(wanted)
 
 
 def staff_user(group: str, **kwargs) -> User:

@@ -5,8 +5,8 @@ import time_machine
 from allauth.account.models import EmailAddress
 from django.urls import reverse
 
-from accounts.models import Notification
 from billing.models import Order, Wallet, WalletEntry
+from notices.models import Notification
 from support.models import Ticket
 from tests.support.factories import CardFactory, OrderFactory
 

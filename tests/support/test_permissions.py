@@ -12,8 +12,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Notification
 from billing.models import AutoRenewal, Refund, Wallet, WalletEntry, WebhookEvent
+from notices.models import Notification
 from plans.models import Promotion
 from support.models import AuditEntry, ExportJob, Ticket, TicketMessage
 from support.services import audit_record
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 SUPPORT_VIEWS = {
     "accounts.user",
-    "accounts.notification",
+    "notices.notification",
     "account.emailaddress",
     "plans.plan",
     "plans.promotion",
@@ -89,7 +89,7 @@ def objects(db):
         "account.emailaddress": EmailAddress.objects.create(
             user=customer, email=customer.email, verified=True, primary=True
         ),
-        "accounts.notification": Notification.objects.create(
+        "notices.notification": Notification.objects.create(
             user=customer, kind="k", channel="email", dedupe_key="k", recipient="x@example.com", language="en"
         ),
         "plans.plan": order.plan,

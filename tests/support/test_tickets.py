@@ -118,8 +118,8 @@ def test_the_answer_reaches_its_traveller_by_email_in_their_language_and_on_the_
 
 
 def test_the_answer_email_is_rendered_in_the_travellers_language(traveller):
-    from accounts.models import Notification
-    from accounts.services import notice_render
+    from notices.models import Notification
+    from notices.services import notice_render
     from support.services import ticket_answer, ticket_open
 
     ticket = ticket_open(user=traveller, topic="other", body="?")

@@ -5,8 +5,8 @@ import time_machine
 from django.core import mail
 from django.db import transaction
 
-from accounts import sms
-from accounts.models import Notification
+from notices import sms
+from notices.models import Notification
 from tests.accounts.factories import UserFactory
 from usage.alerts import card_alerts_send
 from usage.feeds import usage_records_apply

@@ -4,8 +4,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
+from django.core import checks
 
-from accounts import sms
+from notices import sms
 
 
 class FakeProvider:
@@ -48,7 +49,7 @@ class FakeProvider:
 @pytest.fixture
 def provider(settings):
     fake = FakeProvider()
-    settings.SMS_BACKEND = "accounts.sms.HTTPBackend"
+    settings.SMS_BACKEND = "notices.sms.HTTPBackend"
     settings.SMS_API_URL = fake.url
     settings.SMS_API_USER = "AC1"
     settings.SMS_API_TOKEN = "secret-token"
@@ -82,7 +83,7 @@ def test_the_http_backend_raises_a_clear_error_when_the_provider_is_unreachable(
 
 
 def test_the_http_backend_needs_a_url(settings):
-    settings.SMS_BACKEND = "accounts.sms.HTTPBackend"
+    settings.SMS_BACKEND = "notices.sms.HTTPBackend"
     settings.SMS_API_URL = ""
 
     with pytest.raises(sms.SMSError, match="SMS_API_URL"):
@@ -90,7 +91,7 @@ def test_the_http_backend_needs_a_url(settings):
 
 
 def test_the_console_backend_prints_and_files_each_message(settings, tmp_path, capsys):
-    settings.SMS_BACKEND = "accounts.sms.ConsoleFileBackend"
+    settings.SMS_BACKEND = "notices.sms.ConsoleFileBackend"
     settings.SMS_FILE_PATH = tmp_path / "sms"
 
     sms.send_sms("+377612345678", "Your code is 654321")
@@ -105,3 +106,21 @@ def test_the_memory_backend_keeps_messages_for_tests(sms_outbox):
     sms.send_sms("+377612345678", "hello")
 
     assert [(m.to, m.body) for m in sms_outbox] == [("+377612345678", "hello")]
+
+
+def test_a_backend_named_by_its_old_accounts_path_still_sends_and_a_check_asks_to_rename_it(
+    provider, settings
+):
+    settings.SMS_BACKEND = "accounts.sms.HTTPBackend"
+
+    sms.send_sms("+377612345678", "hello")
+
+    assert [request["form"]["Body"] for request in provider.requests] == ["hello"]
+    warnings = [message for message in checks.run_checks() if message.id == "notices.W001"]
+    assert [warning.hint for warning in warnings] == ["Set SMS_BACKEND=notices.sms.HTTPBackend."]
+
+
+def test_the_current_backend_path_raises_no_warning(settings):
+    settings.SMS_BACKEND = "notices.sms.MemoryBackend"
+
+    assert not [message for message in checks.run_checks() if message.id.startswith("notices.")]

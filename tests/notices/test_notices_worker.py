@@ -1,9 +1,9 @@
 import pytest
 from django.db import transaction
 
-from accounts.models import Notification
-from accounts.services import notice_send
-from accounts.tasks import notification_deliver
+from notices.models import Notification
+from notices.services import notice_send
+from notices.tasks import notification_deliver
 from tests.accounts.factories import UserFactory
 from tests.fixtures.services import wait_for
 

@@ -5,9 +5,9 @@ from django.conf import settings
 from django.core import mail
 from django.utils import translation
 
-from accounts import sms
-from accounts.models import Notification
-from accounts.services import NoticeError, notice_send, notification_deliver, notification_resend
+from notices import sms
+from notices.models import Notification
+from notices.services import NoticeError, notice_send, notification_deliver, notification_resend
 from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -157,7 +157,7 @@ def eager_retries():
 def test_it_retries_a_failing_provider_then_marks_the_notice_failed(
     traveller, settings, eager_retries, django_capture_on_commit_callbacks
 ):
-    settings.SMS_BACKEND = "tests.accounts.test_notices.FailingBackend"
+    settings.SMS_BACKEND = "tests.notices.test_notices.FailingBackend"
 
     send(traveller, capture=django_capture_on_commit_callbacks)
 
@@ -180,10 +180,10 @@ def test_a_missing_template_fails_the_notice_at_once(traveller, django_capture_o
 def test_support_can_resend_a_failed_notice(
     traveller, settings, sms_outbox, eager_retries, django_capture_on_commit_callbacks
 ):
-    settings.SMS_BACKEND = "tests.accounts.test_notices.FailingBackend"
+    settings.SMS_BACKEND = "tests.notices.test_notices.FailingBackend"
     send(traveller, capture=django_capture_on_commit_callbacks)
     failed = Notification.objects.get(channel="sms")
-    settings.SMS_BACKEND = "accounts.sms.MemoryBackend"
+    settings.SMS_BACKEND = "notices.sms.MemoryBackend"
 
     with django_capture_on_commit_callbacks(execute=True):
         notification_resend(notification=failed)
@@ -199,7 +199,7 @@ def test_a_notice_already_claimed_by_another_worker_is_not_sent_twice(
 ):
     from django.utils import timezone
 
-    from accounts.services import notification_claim, notification_deliver
+    from notices.services import notification_claim, notification_deliver
 
     notices = notice_send(user=traveller, kind="account_deleted", key="x", context={})
     email = next(n for n in notices if n.channel == "email")
@@ -235,7 +235,7 @@ def test_a_notice_of_a_deleted_account_cannot_be_resent(traveller, django_captur
 
 
 def test_a_notice_whose_task_was_lost_is_sent_by_the_periodic_sweep(traveller, time_machine):
-    from accounts.tasks import notifications_requeue_stale
+    from notices.tasks import notifications_requeue_stale
 
     time_machine.move_to("2026-11-25 10:00:00+00:00")
     notice_send(user=traveller, kind="account_deleted", key="lost", context={})  # on_commit never runs
@@ -252,7 +252,7 @@ def test_a_notice_whose_task_was_lost_is_sent_by_the_periodic_sweep(traveller, t
 def test_the_sweep_leaves_a_notice_a_live_worker_holds(traveller, time_machine):
     from django.utils import timezone
 
-    from accounts.services import notification_claim, notifications_requeue_stale
+    from notices.services import notification_claim, notifications_requeue_stale
 
     time_machine.move_to("2026-11-25 10:00:00+00:00")
     notices = notice_send(user=traveller, kind="account_deleted", key="held", context={})
@@ -267,7 +267,7 @@ def test_a_broker_that_is_down_does_not_lose_the_notice(
 ):
     from kombu.exceptions import OperationalError
 
-    from accounts.tasks import notification_deliver as task
+    from notices.tasks import notification_deliver as task
 
     def broker_down(*args, **kwargs):
         raise OperationalError("Connection refused")

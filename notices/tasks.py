@@ -3,8 +3,8 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from accounts import services
-from accounts.models import Notification
+from notices import services
+from notices.models import Notification
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Text messages through a pluggable backend, chosen by settings.SMS_BACKEND.
 
 - ConsoleFileBackend (development default): prints each message and saves it under settings.SMS_FILE_PATH.
-- MemoryBackend (tests): appends to `accounts.sms.outbox`, like django.core.mail.outbox.
+- MemoryBackend (tests): appends to `notices.sms.outbox`, like django.core.mail.outbox.
 - HTTPBackend: a Twilio-style provider (form POST with basic auth to settings.SMS_API_URL).
 """
 
@@ -81,8 +81,19 @@ class HTTPBackend(BaseBackend):
             )
 
 
+# Where the backends lived before the notices app; SMS_BACKEND may still name them (see checks.py).
+OLD_MODULE_PREFIX = "accounts.sms."
+
+
+def backend_path() -> str:
+    path = settings.SMS_BACKEND
+    if path.startswith(OLD_MODULE_PREFIX):
+        return __name__ + "." + path.removeprefix(OLD_MODULE_PREFIX)
+    return path
+
+
 def get_backend() -> BaseBackend:
-    return import_string(settings.SMS_BACKEND)()
+    return import_string(backend_path())()
 
 
 def send_sms(to: str, body: str) -> SMSMessage:
