@@ -6,21 +6,20 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from billing.models import Order, Wallet
-from notices.models import Notification
-from support import actions
-from support.admin_mixins import (
+from audit.admin_mixins import (
     AuditedAdmin,
-    GoodwillForm,
-    ReadOnlyAdmin,
     ReadOnlyInline,
     StaffAction,
     StaffActionsAdmin,
-    euros_to_cents,
 )
+from audit.services import audit_record
+from billing.forms import GoodwillForm
+from billing.models import Order, Wallet
+from notices.models import Notification
+from portal.lib.money import euros_to_cents
+from support import actions
 from support.models import Ticket
 from support.search import customers_search
-from support.services import audit_record
 from usage.display import format_gb, format_monaco_datetime, format_money
 from usage.models import Card
 
@@ -144,12 +143,3 @@ class UserAdmin(StaffActionsAdmin, AuditedAdmin, BaseUserAdmin):
     def notices_sent(self, user):
         notices = Notification.objects.filter(user=user).order_by("-created_at")[:30]
         return render_to_string("admin/support/notices_sent.html", {"notices": notices})
-
-
-@admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ("kind", "channel", "recipient", "status", "attempts", "created_at", "sent_at")
-    list_filter = ("status", "channel", "kind")
-    search_fields = ("recipient", "dedupe_key", "user__email")
-    list_select_related = ("user",)
-    date_hierarchy = "created_at"

@@ -11,18 +11,18 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import AutoRenewal, Order, Refund, Wallet, WalletEntry, WebhookEvent
-from support import actions
-from support.admin_mixins import (
+from audit.admin_mixins import (
     AuditedAdmin,
-    GoodwillForm,
     ReadOnlyAdmin,
     ReadOnlyInline,
     ReasonForm,
     StaffAction,
     StaffActionsAdmin,
-    euros_to_cents,
 )
+from billing.forms import GoodwillForm
+from billing.models import AutoRenewal, Order, Refund, Wallet, WalletEntry, WebhookEvent
+from portal.lib.money import euros_to_cents
+from support import actions
 from support.selectors import order_renewal_state
 from usage.display import format_gb, format_monaco_datetime, format_money
 

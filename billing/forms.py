@@ -1,6 +1,9 @@
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from audit.admin_mixins import ReasonForm
 from plans.models import Plan
 
 
@@ -39,3 +42,12 @@ class AutoRenewalForm(forms.Form):
 
 class DemoPaymentForm(forms.Form):
     outcome = forms.ChoiceField(choices=[("pay", "pay"), ("decline", "decline")])
+
+
+class GoodwillForm(ReasonForm):
+    """Staff add credit to a customer's wallet (the admin's goodwill action)."""
+
+    amount = forms.DecimalField(
+        label=_("Credit to add (€)"), min_value=Decimal("0.01"), max_value=Decimal("500"), decimal_places=2
+    )
+    field_order = ["amount", "reason"]

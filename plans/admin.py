@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 
+from audit.admin_mixins import AuditedAdmin
 from plans.models import Plan, Promotion
-from support.admin_mixins import AuditedAdmin
 from usage.display import format_gb, format_money
 
 

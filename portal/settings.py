@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "django_celery_beat",
     "portal",
+    "audit",
     "notices",
     "accounts",
     "plans",

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from support.services import audit_record, object_snapshot
+from audit.services import audit_record, object_snapshot
 from usage import ledger
 from usage.models import Card
 

@@ -1,63 +1,19 @@
-import json
-
 from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.template.loader import render_to_string
-from django.utils.html import format_html
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from audit.admin_mixins import AUDIT_REASON_FIELD, AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline
 from billing.models import Order, Wallet
-from support.admin_mixins import AUDIT_REASON_FIELD, AuditedAdmin, ReadOnlyAdmin, ReadOnlyInline
-from support.models import AuditEntry, ExportJob, Ticket, TicketMessage
+from support.models import ExportJob, Ticket, TicketMessage
 from support.selectors import order_renewal_state
 from support.services import TicketClosedError, ticket_answer
 
 admin.site.site_header = format_lazy(_("{site} staff"), site=settings.SITE_NAME)
 admin.site.site_title = admin.site.site_header
 admin.site.index_title = _("Support desk and finance")
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = (
-        "created_at",
-        "actor_label",
-        "action",
-        "object_type",
-        "object_id",
-        "object_label",
-        "short_reason",
-    )
-    list_filter = ("action", "object_type")
-    search_fields = ("actor_label", "object_id", "object_label", "reason")
-    date_hierarchy = "created_at"
-    fields = (
-        "created_at",
-        "actor",
-        "actor_label",
-        "action",
-        "object_type",
-        "object_id",
-        "object_label",
-        "reason",
-        "before_json",
-        "after_json",
-    )
-    readonly_fields = fields
-
-    @admin.display(description=_("reason"))
-    def short_reason(self, entry):
-        return entry.reason[:80]
-
-    @admin.display(description=_("before"))
-    def before_json(self, entry):
-        return format_html("<pre>{}</pre>", json.dumps(entry.before, indent=2, ensure_ascii=False))
-
-    @admin.display(description=_("after"))
-    def after_json(self, entry):
-        return format_html("<pre>{}</pre>", json.dumps(entry.after, indent=2, ensure_ascii=False))
 
 
 class TicketMessageInline(ReadOnlyInline):

@@ -1,13 +1,11 @@
-import json
 from datetime import timedelta
-from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from support.models import AuditEntry, Ticket, TicketMessage
+from audit.services import audit_record, object_snapshot
+from support.models import Ticket, TicketMessage
 
 
 class TicketClosedError(Exception):
@@ -20,51 +18,6 @@ class TicketLimitError(Exception):
 
 # A traveller with a real problem writes once or twice an hour; more is a script or a stuck button.
 TICKETS_PER_HOUR = 5
-
-
-# Never copied into the trail: a hash is still a secret.
-SECRET_FIELDS = {"password", "claim_code_hash"}
-
-
-def _jsonable(value: Any) -> Any:
-    """Dates, decimals and UUIDs as Django's JSON encoder writes them, so JSONField accepts them."""
-    if value is None:
-        return None
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
-
-
-def object_snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, Any]:
-    """The concrete field values of one row (foreign keys by id), for before/after in the trail."""
-    snapshot = {}
-    for field in obj._meta.concrete_fields:
-        if field.name in SECRET_FIELDS:
-            continue
-        if fields is not None and field.name not in fields and field.attname not in fields:
-            continue
-        snapshot[field.attname] = field.value_from_object(obj)
-    return _jsonable(snapshot)
-
-
-def audit_record(
-    *,
-    actor,
-    action: str,
-    obj: models.Model,
-    reason: str = "",
-    before: dict | None = None,
-    after: dict | None = None,
-) -> AuditEntry:
-    return AuditEntry.objects.create(
-        actor=actor if actor is not None and actor.pk else None,
-        actor_label=str(actor) if actor is not None else "",
-        action=action,
-        object_type=obj._meta.label_lower,
-        object_id=str(obj.pk),
-        object_label=str(obj)[:200],
-        reason=reason,
-        before=_jsonable(before),
-        after=_jsonable(after),
-    )
 
 
 @transaction.atomic

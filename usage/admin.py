@@ -10,8 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from support import actions
-from support.admin_mixins import (
+from audit.admin_mixins import (
     AuditedAdmin,
     ReadOnlyAdmin,
     ReadOnlyInline,
@@ -19,6 +18,7 @@ from support.admin_mixins import (
     StaffAction,
     StaffActionsAdmin,
 )
+from support import actions
 from usage.display import BYTES_PER_GB, format_gb, format_monaco_datetime
 from usage.models import Card, LedgerEntry, ProvisioningEvent, UsageRecord
 

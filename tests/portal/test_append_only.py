@@ -3,8 +3,8 @@
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from audit.models import AuditEntry
 from billing.models import Wallet, WalletEntry
-from support.models import AuditEntry
 from tests.accounts.factories import UserFactory
 from tests.usage.card_factories import OwnedCardFactory
 from usage.models import LedgerEntry

@@ -33,7 +33,10 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 # Models that changed app since support.0002 created the groups: their content type (so the
 # permission the group holds) moved with them (e.g. notices.0001).
-MOVED_SINCE_STAFF_GROUPS = {("accounts", "view_notification"): "notices"}
+MOVED_SINCE_STAFF_GROUPS = {
+    ("accounts", "view_notification"): "notices",
+    ("support", "view_auditentry"): "audit",
+}
 
 
 def ensure_staff_groups() -> None:

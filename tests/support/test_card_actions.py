@@ -4,7 +4,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from support.models import AuditEntry
+from audit.models import AuditEntry
 from tests.support.factories import GB, CardFactory
 from usage import ledger
 from usage.models import LedgerEntry, ProvisioningEvent

@@ -6,9 +6,9 @@ from django.core import mail
 from django.db import transaction
 from django.urls import reverse
 
+from audit.models import AuditEntry
 from billing.models import Order, Refund, Wallet, WalletEntry, WebhookEvent
 from notices.models import Notification
-from support.models import AuditEntry
 from tests.support.factories import GB, CardFactory, OrderFactory
 from usage import ledger
 from usage.models import LedgerEntry

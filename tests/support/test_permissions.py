@@ -12,11 +12,12 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEntry
+from audit.services import audit_record
 from billing.models import AutoRenewal, Refund, Wallet, WalletEntry, WebhookEvent
 from notices.models import Notification
 from plans.models import Promotion
-from support.models import AuditEntry, ExportJob, Ticket, TicketMessage
-from support.services import audit_record
+from support.models import ExportJob, Ticket, TicketMessage
 from tests.support.factories import CardFactory, OrderFactory, UserFactory, ensure_staff_groups, staff_user
 from usage.models import LedgerEntry, ProvisioningEvent, UsageRecord
 
@@ -38,7 +39,7 @@ SUPPORT_VIEWS = {
     "billing.wallet",
     "billing.walletentry",
     "billing.autorenewal",
-    "support.auditentry",
+    "audit.auditentry",
     "support.ticket",
     "support.ticketmessage",
 }
@@ -117,7 +118,7 @@ def objects(db):
             wallet=wallet, kind="goodwill", amount_cents=100, balance_after_cents=100
         ),
         "billing.autorenewal": AutoRenewal.objects.create(card=card, user=customer, plan=order.plan),
-        "support.auditentry": audit_record(actor=None, action="x", obj=customer),
+        "audit.auditentry": audit_record(actor=None, action="x", obj=customer),
         "support.ticket": ticket,
         "support.ticketmessage": TicketMessage.objects.create(ticket=ticket, body="hello"),
         "support.exportjob": ExportJob.objects.create(
@@ -193,8 +194,8 @@ def test_only_support_reaches_the_staff_actions(login, objects, role):
         ("support", "billing.wallet", 403),
         ("finance", "billing.wallet", 403),
         ("support", "usage.ledgerentry", 403),
-        ("support", "support.auditentry", 403),
-        ("finance", "support.auditentry", 403),
+        ("support", "audit.auditentry", 403),
+        ("finance", "audit.auditentry", 403),
         ("support", "accounts.user", 403),
         ("finance", "accounts.user", 403),
     ],
@@ -215,14 +216,14 @@ def test_who_may_save_a_change_through_the_admin(login, objects, role, model, ex
 @pytest.mark.parametrize("role", ROLES)
 def test_ledger_and_audit_trail_cannot_be_deleted_through_the_site_by_anyone(login, objects, role):
     client = login(role)
-    for label in ("usage.ledgerentry", "support.auditentry"):
+    for label in ("usage.ledgerentry", "audit.auditentry"):
         app_label, model_name = label.split(".")
         response = client.post(
             reverse(f"admin:{app_label}_{model_name}_delete", args=[objects[label].pk]), {"post": "yes"}
         )
         assert response.status_code in (302, 403)
     assert LedgerEntry.objects.filter(pk=objects["usage.ledgerentry"].pk).exists()
-    assert AuditEntry.objects.filter(pk=objects["support.auditentry"].pk).exists()
+    assert AuditEntry.objects.filter(pk=objects["audit.auditentry"].pk).exists()
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -2,7 +2,8 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from support.models import AuditEntry, Ticket
+from audit.models import AuditEntry
+from support.models import Ticket
 from tests.support.factories import CardFactory, OrderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

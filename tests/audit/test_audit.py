@@ -2,9 +2,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from audit.models import AuditEntry, ImmutableRecordError
+from audit.services import audit_record
 from plans.models import Plan
-from support.models import AuditEntry, ImmutableRecordError
-from support.services import audit_record
 from tests.support.factories import CardFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +78,7 @@ def test_deleting_through_the_admin_is_audited(root_client):
 
 def test_secrets_never_reach_the_trail(root_client, customer):
     entry = audit_record(actor=None, action="test", obj=customer, before=None, after=None)
-    from support.services import object_snapshot
+    from audit.services import object_snapshot
 
     assert "password" not in object_snapshot(customer)
     assert entry.object_label == str(customer)
@@ -94,7 +94,7 @@ def test_an_audit_entry_cannot_be_changed_or_deleted_in_code(customer):
     assert AuditEntry.objects.get().reason == "r"
 
 
-@pytest.mark.parametrize("model", ["support/auditentry", "usage/ledgerentry"])
+@pytest.mark.parametrize("model", ["audit/auditentry", "usage/ledgerentry"])
 def test_not_even_a_superuser_can_add_change_or_delete_ledger_or_audit_entries(root_client, customer, model):
     app_label, model_name = model.split("/")
     card = CardFactory(owner=customer)

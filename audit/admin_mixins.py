@@ -1,8 +1,8 @@
-"""Shared admin behaviour: every change is audited, and staff actions go through a reasoned confirmation."""
+"""The staff-admin kit every app's admin uses: every change is audited, and staff actions go through a
+reasoned confirmation page."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -14,7 +14,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from support.services import audit_record, object_snapshot
+from audit.services import audit_record, object_snapshot
 
 AUDIT_REASON_FIELD = "audit_reason"
 
@@ -126,17 +126,6 @@ class ReasonForm(forms.Form):
         return reason
 
 
-def euros_to_cents(amount: Decimal) -> int:
-    return int((amount * 100).to_integral_value())
-
-
-class GoodwillForm(ReasonForm):
-    amount = forms.DecimalField(
-        label=_("Credit to add (€)"), min_value=Decimal("0.01"), max_value=Decimal("500"), decimal_places=2
-    )
-    field_order = ["amount", "reason"]
-
-
 @dataclass(frozen=True)
 class StaffAction:
     """One button on an object's admin page, leading to a confirmation page with a required reason.
@@ -158,7 +147,7 @@ class StaffAction:
 
 class StaffActionsAdmin(admin.ModelAdmin):
     staff_actions: tuple[StaffAction, ...] = ()
-    change_form_template = "admin/support/change_form_with_actions.html"
+    change_form_template = "admin/audit/change_form_with_actions.html"
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -204,7 +193,7 @@ class StaffActionsAdmin(admin.ModelAdmin):
                 "opts": self.opts,
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             }
-            return TemplateResponse(request, "admin/support/confirm_bulk_action.html", context)
+            return TemplateResponse(request, "admin/audit/confirm_bulk_action.html", context)
 
         return run
 
@@ -277,7 +266,7 @@ class StaffActionsAdmin(admin.ModelAdmin):
             "change_url": change_url,
             "media": self.media + form.media,
         }
-        return TemplateResponse(request, "admin/support/confirm_action.html", context)
+        return TemplateResponse(request, "admin/audit/confirm_action.html", context)
 
     def staff_action_form_kwargs(self, action: StaffAction, obj) -> dict:
         return {}
