@@ -108,7 +108,7 @@ def test_not_even_a_superuser_can_add_change_or_delete_ledger_or_audit_entries(r
             card=card, kind="adjustment", data_delta=5, expires_after=None, now=timezone.now(), reason="t"
         )
     audit_record(actor=customer, action="x", obj=customer, reason="r")
-    obj_pk = (AuditEntry if app_label == "support" else card.ledger_entries.model).objects.first().pk
+    obj_pk = (AuditEntry if app_label == "audit" else card.ledger_entries.model).objects.first().pk
 
     assert root_client.get(reverse(f"admin:{app_label}_{model_name}_add")).status_code == 403
     change = root_client.get(reverse(f"admin:{app_label}_{model_name}_change", args=[obj_pk]))
@@ -127,7 +127,7 @@ def test_not_even_a_superuser_can_add_change_or_delete_ledger_or_audit_entries(r
     )
     assert changelist.status_code in (200, 302)
     assert (
-        (AuditEntry if app_label == "support" else card.ledger_entries.model)
+        (AuditEntry if app_label == "audit" else card.ledger_entries.model)
         .objects.filter(pk=obj_pk)
         .exists()
     )
