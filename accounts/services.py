@@ -1,6 +1,5 @@
 import logging
 from datetime import datetime
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -40,19 +39,12 @@ def user_set_language(*, user: User, language: str) -> User:
 
 @transaction.atomic
 def user_anonymise(*, user: User, now: datetime | None = None) -> User:
-    """Delete an account in place: personal details erased, records finance must keep stay.
+    """Erase the account's personal details in place; the row stays for the records that point at it.
 
-    Orders and the wallet keep pointing at this row, which now holds nothing personal, and lose
-    their copy of the email and phone; cards are released from it; auto-renewals (with their saved
-    payment methods) are removed so nothing is charged again, and the Stripe customers are deleted.
-    A confirmation goes to the address on file before it is erased.
+    A confirmation goes to the address on file before it is erased. Called by
+    front.services.account_delete, which then asks billing and usage to erase what they hold.
     """
     from allauth.account.models import EmailAddress
-
-    from billing.models import AutoRenewal, Order
-    from billing.services import stripe_customers_of
-    from billing.tasks import stripe_customer_delete_task
-    from usage.models import Card
 
     if user.anonymised_at:
         raise ValueError("This account has already been deleted.")
@@ -62,15 +54,6 @@ def user_anonymise(*, user: User, now: datetime | None = None) -> User:
 
     confirmations = notice_send(user=user, kind="account_deleted", key=f"user:{user.pk}", context={})
     notifications_erase_recipient(user=user, keep=confirmations)
-
-    # Stripe holds the customer's email, phone and saved payment methods: deleted there too once
-    # this commits (payments stay on record at Stripe, as the orders do here).
-    if not settings.PAYMENTS_DEMO_MODE:
-        for customer_id in sorted(stripe_customers_of(user=user)):
-            transaction.on_commit(partial(stripe_customer_delete_task.delay, customer_id))
-    AutoRenewal.objects.filter(user=user).delete()
-    Order.objects.filter(customer=user).update(customer_email="", customer_phone="")
-    Card.objects.filter(owner=user).update(owner=None, label="")
     EmailAddress.objects.filter(user=user).delete()
 
     user.email = None

@@ -6,6 +6,5 @@ app_name = "accounts"
 
 urlpatterns = [
     path("", views.profile, name="profile"),
-    path("delete/", views.delete_account, name="delete"),
     path("language/", views.set_language, name="set_language"),
 ]

@@ -11,6 +11,11 @@ from django.db import models
 
 from audit.models import AuditEntry
 
+
+class StaffActionError(ValueError):
+    """A staff action refused: the message is shown to the staff member on the confirmation page."""
+
+
 # Never copied into the trail: a hash is still a secret.
 SECRET_FIELDS = {"password", "claim_code_hash"}
 

@@ -1,5 +1,4 @@
 import json
-from datetime import timedelta
 from decimal import Decimal
 
 from django import forms
@@ -19,14 +18,13 @@ from audit.admin_mixins import (
     StaffAction,
     StaffActionsAdmin,
 )
+from billing import staff_actions
 from billing.forms import GoodwillForm
 from billing.models import AutoRenewal, Order, Refund, Wallet, WalletEntry, WebhookEvent
+from billing.selectors import STUCK_AFTER, order_renewal_state
 from portal.lib.money import euros_to_cents
-from support import actions
-from support.selectors import order_renewal_state
 from usage.display import format_gb, format_monaco_datetime, format_money
 
-STUCK_AFTER = timedelta(hours=24)
 PAID_STATES = (
     Order.Status.PAID,
     Order.Status.FULFILLED,
@@ -126,7 +124,7 @@ class RefundForm(ReasonForm):
 
 
 def _order_refund(request, order, data):
-    refund = actions.staff_order_refund(
+    refund = staff_actions.staff_order_refund(
         actor=request.user,
         order=order,
         amount_cents=data["amount_cents"],
@@ -140,17 +138,17 @@ def _order_refund(request, order, data):
 
 
 def _order_resend(request, order, data):
-    actions.staff_order_resend_confirmation(actor=request.user, order=order, reason=data["reason"])
+    staff_actions.staff_order_resend_confirmation(actor=request.user, order=order, reason=data["reason"])
     return gettext("The confirmation is on its way again.")
 
 
 def _order_retry(request, order, data):
-    actions.staff_order_retry_fulfilment(actor=request.user, order=order, reason=data["reason"])
+    staff_actions.staff_order_retry_fulfilment(actor=request.user, order=order, reason=data["reason"])
     return gettext("Fulfilment queued again.")
 
 
 def _wallet_credit(request, wallet, data):
-    actions.staff_wallet_credit(
+    staff_actions.staff_wallet_credit(
         actor=request.user,
         user=wallet.user,
         amount_cents=euros_to_cents(data["amount"]),
@@ -160,7 +158,7 @@ def _wallet_credit(request, wallet, data):
 
 
 def _webhook_rerun(request, event, data):
-    actions.staff_webhook_rerun(actor=request.user, event=event, reason=data["reason"])
+    staff_actions.staff_webhook_rerun(actor=request.user, event=event, reason=data["reason"])
     return gettext("Event handed to a worker again.")
 
 

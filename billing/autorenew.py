@@ -17,6 +17,7 @@ from billing.models import AutoRenewal, Order
 from billing.selectors import auto_renewals_due, wallet_balance_cents
 from notices.services import notice_send
 from plans.models import Plan
+from usage.display import format_gb, format_money
 from usage.models import Card
 
 logger = logging.getLogger(__name__)
@@ -41,8 +42,6 @@ def auto_renewal_consent_general() -> str:
 
 def auto_renewal_consent_text(*, plan: Plan) -> str:
     """What is stored as consented: the words shown, and the plan and price they applied to."""
-    from usage.display import format_gb, format_money
-
     plan_terms = _("Plan: %(plan)s, %(data)s, %(price)s per renewal.") % {
         "plan": plan.name,
         "data": format_gb(plan.data_bytes),

@@ -5,6 +5,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from plans.models import Plan
+
 ORDER_NUMBER_PREFIX = "MC"
 
 
@@ -172,8 +174,6 @@ class Order(models.Model):
 
     @property
     def plan_period_label(self) -> str:
-        from plans.models import Plan
-
         return (
             str(Plan.Period(self.plan_period).label)
             if self.plan_period in Plan.Period.values

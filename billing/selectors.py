@@ -5,11 +5,13 @@ from datetime import datetime, timedelta
 
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from billing.models import AutoRenewal, Order, Wallet, WalletEntry
 from plans.models import Plan, Promotion
+from usage.display import format_monaco_datetime
 from usage.models import Card
 
 # Orders that no longer hold a promotion slot: they were never paid.
@@ -21,6 +23,11 @@ PAID_STATUSES = (
     Order.Status.PARTIALLY_REFUNDED,
     Order.Status.DISPUTED,
 )
+
+
+# Paid (or still pending) this long without the renewal applied: support must look (DOMAIN.md
+# reconciler, "anything stuck for 24 hours is flagged for support").
+STUCK_AFTER = timedelta(hours=24)
 
 
 class PromotionInvalid(Exception):
@@ -210,3 +217,24 @@ def auto_renewals_due(
         .exclude(last_triggered_for_expiry=F("card__expires_at"))
         .select_related("card", "plan", "user")
     )
+
+
+def order_renewal_state(order: Order, *, for_traveller: bool = False) -> str:
+    """In one line: has the card been renewed for this order?"""
+    now = timezone.now()
+    if order.status == Order.Status.FULFILLED:
+        card = order.card
+        if card is not None and card.expires_at:
+            return gettext("Renewed %(when)s; card valid until %(expiry)s") % {
+                "when": format_monaco_datetime(order.fulfilled_at) if order.fulfilled_at else "",
+                "expiry": format_monaco_datetime(card.expires_at),
+            }
+        return gettext("Renewed")
+    if order.status == Order.Status.PAID:
+        waited = now - (order.paid_at or now)
+        if waited > STUCK_AFTER:
+            if for_traveller:
+                return gettext("Payment received; the renewal has not been applied yet. Support is on it.")
+            return gettext("Paid but NOT renewed for over 24 hours")
+        return gettext("Paid, renewal in progress")
+    return order.get_status_display()

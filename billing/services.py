@@ -7,6 +7,7 @@ new state and do nothing.
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 
 import stripe
 from django.conf import settings
@@ -23,6 +24,7 @@ from notices.services import notice_send
 from plans.models import Plan
 from usage.ledger import TopupAlreadyApplied, card_reverse_topup, card_topup
 from usage.models import Card
+from usage.services import esim_allocate
 
 logger = logging.getLogger(__name__)
 
@@ -270,6 +272,23 @@ def stripe_customers_of(*, user) -> set[str]:
     )
 
 
+def customer_data_erase(*, user) -> None:
+    """The customer deletes their account: billing keeps its records and forgets the person.
+
+    Orders stay (finance must keep them) without their copy of the email and phone; auto-renewals
+    (with their saved payment methods) are removed so nothing is charged again; the Stripe
+    customers, which hold the email, phone and saved methods, are deleted there once this commits
+    (payments stay on record at Stripe, as the orders do here).
+    """
+    from billing.tasks import stripe_customer_delete_task  # tasks import this module
+
+    if not settings.PAYMENTS_DEMO_MODE:
+        for customer_id in sorted(stripe_customers_of(user=user)):
+            transaction.on_commit(partial(stripe_customer_delete_task.delay, customer_id))
+    AutoRenewal.objects.filter(user=user).delete()
+    Order.objects.filter(customer=user).update(customer_email="", customer_phone="")
+
+
 def _stripe_customer_for(*, user) -> str:
     known = (
         Order.objects.filter(customer=user)
@@ -476,8 +495,6 @@ def _enqueue_payment_details(order_id: int) -> None:
 
 def order_fulfil(*, order_id: int, now: datetime) -> Order:
     """DOMAIN.md "Renewal", exactly once per paid order however many callers race here."""
-    from usage.services import esim_allocate
-
     with transaction.atomic():
         order = _lock(order_id)
         if order.fulfilled_at is not None:

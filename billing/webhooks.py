@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from billing import services
+from billing import services, stripe_client
 from billing.models import AutoRenewal, Order, Refund, WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -167,8 +167,6 @@ def on_charge_refunded(event: dict, now: datetime) -> None:
     """Refunds made in the Stripe dashboard (or ours, echoed back): record each refund id once."""
     charge = _object(event)
     order = _order_for_charge(charge)
-    from billing import stripe_client
-
     refunds = [refund.to_dict() for refund in stripe_client.refunds_for_charge(charge["id"])]
     for refund in sorted(refunds, key=lambda item: item.get("created") or 0):
         if refund.get("status") in ("failed", "canceled"):

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "plans",
     "usage",
     "billing",
+    "front",
     "support",
 ]
 

@@ -19,6 +19,7 @@ from billing.exports import (
     MONACO,
     REVENUE_STATUSES,
     ExportFilter,
+    RevenueLine,
     csv_chunks,
     orders_in_range,
     revenue_report,
@@ -244,8 +245,6 @@ def revenue_chart(days: list) -> dict:
 
 def _every_day(days: list, start: date, end: date) -> list:
     """The chart shows quiet days as empty bars rather than leaving them out (up to a year)."""
-    from billing.exports import RevenueLine
-
     if not days or (end - start).days > 370:
         return days
     by_day = {line.day: line for line in days}

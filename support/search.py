@@ -6,6 +6,9 @@ import phonenumbers
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
+from billing.models import Order, Refund
+from usage.models import Card
+
 STRIPE_ID_PREFIXES = ("pi_", "cs_", "ch_", "cus_", "re_", "py_", "pm_", "in_", "dp_", "du_")
 ORDER_NUMBER = re.compile(r"^[A-Za-z]{2}-\d{4}-\d+$")
 
@@ -27,9 +30,6 @@ def phone_e164(term: str) -> str | None:
 
 
 def customer_search_filter(term: str) -> Q:
-    from billing.models import Order, Refund
-    from usage.models import Card
-
     term = term.strip()
     query = Q(email__icontains=term) | Q(name__icontains=term) | Q(emailaddress__email__iexact=term)
     phone = phone_e164(term)

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record, object_snapshot
+from notices.services import notice_send
 from support.models import Ticket, TicketMessage
 
 
@@ -53,8 +54,6 @@ def ticket_reply(*, ticket: Ticket, user, body: str) -> TicketMessage:
 
 def ticket_answer(*, ticket: Ticket, staff_user, body: str) -> TicketMessage:
     """Support answers: the message joins the thread and reaches the traveller by email in their language."""
-    from notices.services import notice_send
-
     if ticket.status == Ticket.Status.CLOSED:
         raise TicketClosedError(_("This ticket is closed; reopen it before answering."))
     now = timezone.now()

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from billing.models import Order
+from billing.selectors import order_renewal_state
 from support import selectors, services
 from support.forms import ReplyForm, TicketForm
 from usage.models import Card
@@ -58,8 +59,6 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
         "ticket": ticket,
         "thread": ticket.messages.all(),
         "form": form,
-        "renewal_state": selectors.order_renewal_state(ticket.order, for_traveller=True)
-        if ticket.order
-        else None,
+        "renewal_state": order_renewal_state(ticket.order, for_traveller=True) if ticket.order else None,
     }
     return render(request, "support/ticket_detail.html", context)

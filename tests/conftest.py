@@ -9,6 +9,7 @@ pytest_plugins = [
     "tests.fixtures.stripe",
     "tests.fixtures.staff",
     "tests.fixtures.notices",
+    "tests.fixtures.language",
 ]
 
 

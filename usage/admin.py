@@ -18,7 +18,7 @@ from audit.admin_mixins import (
     StaffAction,
     StaffActionsAdmin,
 )
-from support import actions
+from usage import staff_actions
 from usage.display import BYTES_PER_GB, format_gb, format_monaco_datetime
 from usage.models import Card, LedgerEntry, ProvisioningEvent, UsageRecord
 
@@ -64,7 +64,7 @@ class CardAdjustForm(ReasonForm):
 
 
 def _card_adjust(request, card, data):
-    card = actions.staff_card_adjust(
+    card = staff_actions.staff_card_adjust(
         actor=request.user,
         card=card,
         data_delta=data["data_delta"],
@@ -78,12 +78,12 @@ def _card_adjust(request, card, data):
 
 
 def _card_suspend(request, card, data):
-    actions.staff_card_suspend(actor=request.user, card=card, reason=data["reason"])
+    staff_actions.staff_card_suspend(actor=request.user, card=card, reason=data["reason"])
     return gettext("Card suspended.")
 
 
 def _card_resume(request, card, data):
-    actions.staff_card_resume(actor=request.user, card=card, reason=data["reason"])
+    staff_actions.staff_card_resume(actor=request.user, card=card, reason=data["reason"])
     return gettext("Card resumed.")
 
 

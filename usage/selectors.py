@@ -35,13 +35,6 @@ def card_get_for_user(*, user, card_id: int) -> Card:
     return card
 
 
-def wallet_balance_cents(user) -> int:
-    """The account credit, as billing computes it (0 for a customer whose wallet is not open yet)."""
-    from billing import selectors as billing_selectors  # billing depends on usage, not the reverse
-
-    return billing_selectors.wallet_balance_cents(user=user)
-
-
 @dataclass
 class UsageDay:
     day: date
@@ -198,7 +191,6 @@ def usage_chart(*, per_day: dict[date, int], now: datetime, days: int = CHART_DA
 @dataclass
 class Dashboard:
     cards: list[CardSummary]
-    wallet_balance_cents: int
     chart: UsageChart
 
 
@@ -212,7 +204,6 @@ def dashboard_get(*, user, now: datetime) -> Dashboard:
             combined[day] = combined.get(day, 0) + used
     return Dashboard(
         cards=[card_summary(card=card, now=now) for card in cards],
-        wallet_balance_cents=wallet_balance_cents(user),
         chart=usage_chart(per_day=combined, now=now),
     )
 

@@ -131,6 +131,12 @@ def card_claim(*, user, iccid: str, claim_code: str, ip: str | None = None) -> C
     return card
 
 
+def cards_release(*, owner) -> int:
+    """The owner deletes their account: their cards are released from it (each keeps its ledger).
+    Returns how many were released."""
+    return Card.objects.filter(owner=owner).update(owner=None, label="")
+
+
 def esim_allocate(*, user) -> Card:
     """Takes a free eSIM profile from the inventory for `user` (who is buying a plan without a card).
 

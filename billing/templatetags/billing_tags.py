@@ -2,6 +2,7 @@ from datetime import datetime
 
 from django import template
 
+from billing import selectors
 from billing.presenters import payment_method_label
 
 register = template.Library()
@@ -27,3 +28,10 @@ def iso_datetime(value: str | None) -> datetime | None:
 @register.filter
 def payment_method(value: str | None) -> str:
     return payment_method_label(value or "")
+
+
+@register.simple_tag
+def wallet_balance_cents(user) -> int:
+    """{% wallet_balance_cents request.user as balance %}: the account credit, for pages of apps
+    below billing (the dashboard), which never import it."""
+    return selectors.wallet_balance_cents(user=user)

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from portal.celery import app
+
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_CACHE_KEY = "portal:heartbeat"
@@ -45,8 +47,6 @@ def check_database() -> Check:
 
 
 def check_broker() -> Check:
-    from portal.celery import app
-
     transport_options = {
         **(app.conf.broker_transport_options or {}),
         "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,

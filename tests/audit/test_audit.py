@@ -127,9 +127,7 @@ def test_not_even_a_superuser_can_add_change_or_delete_ledger_or_audit_entries(r
     )
     assert changelist.status_code in (200, 302)
     assert (
-        (AuditEntry if app_label == "audit" else card.ledger_entries.model)
-        .objects.filter(pk=obj_pk)
-        .exists()
+        (AuditEntry if app_label == "audit" else card.ledger_entries.model).objects.filter(pk=obj_pk).exists()
     )
 
 

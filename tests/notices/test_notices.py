@@ -224,11 +224,11 @@ def test_a_resent_notice_goes_to_the_address_the_traveller_has_today(
 
 
 def test_a_notice_of_a_deleted_account_cannot_be_resent(traveller, django_capture_on_commit_callbacks):
-    from accounts.services import user_anonymise
+    from front.services import account_delete
 
     send(traveller, capture=django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        user_anonymise(user=traveller)
+        account_delete(user=traveller)
 
     with pytest.raises(NoticeError, match="account was deleted"):
         notification_resend(notification=Notification.objects.filter(kind="account_deleted").first())

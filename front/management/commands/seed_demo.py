@@ -12,6 +12,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
+
+from plans.services import plans_seed_catalogue
+from usage.demo import demo_cards_seed
 
 DEMO_PASSWORD = "monaco-demo-2026"  # noqa: S105 - printed on purpose: demo logins only
 
@@ -82,17 +86,11 @@ def seed_staff() -> list[Login]:
 
 
 def seed_plans() -> list[Login]:
-    from plans.services import plans_seed_catalogue
-
     plans_seed_catalogue()
     return []
 
 
 def seed_cards() -> list[Login]:
-    from django.utils import timezone
-
-    from usage.demo import demo_cards_seed
-
     User = get_user_model()
     demo = demo_cards_seed(
         traveller=User.objects.get(email__iexact=TRAVELLER_EMAIL),

@@ -6,8 +6,8 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
 
-from accounts.services import user_anonymise
 from billing.models import Order
+from front.services import account_delete
 from notices.models import Notification
 from tests.accounts.factories import OrderFactory, UserFactory
 from usage.models import Card
@@ -37,7 +37,7 @@ def order(traveller):
 
 
 def delete(client, **data):
-    return client.post(reverse("accounts:delete"), {"action": "delete", "confirm": "on", **data})
+    return client.post(reverse("front:account_delete"), {"action": "delete", "confirm": "on", **data})
 
 
 def test_deleting_the_account_erases_personal_details_in_place(
@@ -139,7 +139,7 @@ def test_a_wrong_password_deletes_nothing(client, traveller):
 def test_the_confirmation_box_must_be_ticked(client, traveller):
     client.force_login(traveller)
 
-    response = client.post(reverse("accounts:delete"), {"action": "delete", "password": PASSWORD})
+    response = client.post(reverse("front:account_delete"), {"action": "delete", "password": PASSWORD})
 
     assert response.status_code == 200
     assert User.objects.get(pk=traveller.pk).anonymised_at is None
@@ -148,7 +148,7 @@ def test_the_confirmation_box_must_be_ticked(client, traveller):
 def test_a_traveller_can_confirm_with_a_code_sent_by_sms(client, traveller, sms_outbox):
     client.force_login(traveller)
 
-    client.post(reverse("accounts:delete"), {"action": "send_code"})
+    client.post(reverse("front:account_delete"), {"action": "send_code"})
     [sms] = sms_outbox
     code = re.search(r"\b(\d{6})\b", sms.body).group(1)
     response = delete(client, code=code)
@@ -159,7 +159,7 @@ def test_a_traveller_can_confirm_with_a_code_sent_by_sms(client, traveller, sms_
 
 def test_a_wrong_code_deletes_nothing(client, traveller, sms_outbox):
     client.force_login(traveller)
-    client.post(reverse("accounts:delete"), {"action": "send_code"})
+    client.post(reverse("front:account_delete"), {"action": "send_code"})
     code = re.search(r"\b(\d{6})\b", sms_outbox[0].body).group(1)
 
     response = delete(client, code="000000" if code != "000000" else "111111")
@@ -172,7 +172,7 @@ def test_without_a_verified_phone_the_code_comes_by_email(client, sms_outbox):
     user = UserFactory(email="mail@example.com", phone=None, password=PASSWORD)
     client.force_login(user)
 
-    client.post(reverse("accounts:delete"), {"action": "send_code"})
+    client.post(reverse("front:account_delete"), {"action": "send_code"})
 
     assert sms_outbox == []
     assert re.search(r"\b\d{6}\b", mail.outbox[0].body)
@@ -182,7 +182,7 @@ def test_codes_cannot_be_asked_for_endlessly(client, traveller, sms_outbox):
     client.force_login(traveller)
 
     for _ in range(5):
-        client.post(reverse("accounts:delete"), {"action": "send_code"})
+        client.post(reverse("front:account_delete"), {"action": "send_code"})
 
     assert len(sms_outbox) == 3
 
@@ -198,10 +198,10 @@ def test_staff_accounts_are_not_deleted_from_the_profile(client):
 
 
 def test_an_account_is_deleted_only_once(traveller):
-    user_anonymise(user=traveller)
+    account_delete(user=traveller)
 
     with pytest.raises(ValueError, match="already been deleted"):
-        user_anonymise(user=traveller)
+        account_delete(user=traveller)
 
 
 class BrokenSMSBackend:
@@ -212,10 +212,10 @@ class BrokenSMSBackend:
 
 
 def test_a_failed_code_sms_is_explained_not_a_crash(client, traveller, settings):
-    settings.SMS_BACKEND = "tests.accounts.test_delete_account.BrokenSMSBackend"
+    settings.SMS_BACKEND = "tests.front.test_delete_account.BrokenSMSBackend"
     client.force_login(traveller)
 
-    response = client.post(reverse("accounts:delete"), {"action": "send_code"}, follow=True)
+    response = client.post(reverse("front:account_delete"), {"action": "send_code"}, follow=True)
 
     assert response.status_code == 200
     assert "could not send you a code" in response.content.decode()
@@ -228,7 +228,7 @@ def test_the_delete_page_offers_the_right_way_to_confirm(client, traveller, with
         traveller.save()
     client.force_login(traveller)
 
-    page = client.get(reverse("accounts:delete")).content.decode()
+    page = client.get(reverse("front:account_delete")).content.decode()
 
     assert ('name="password"' in page) is with_password
     assert "Send me a code" in page or "Confirm with a code instead" in page
@@ -237,7 +237,7 @@ def test_the_delete_page_offers_the_right_way_to_confirm(client, traveller, with
 
 def test_a_code_stops_working_after_three_wrong_tries(client, traveller, sms_outbox):
     client.force_login(traveller)
-    client.post(reverse("accounts:delete"), {"action": "send_code"})
+    client.post(reverse("front:account_delete"), {"action": "send_code"})
     code = re.search(r"\b(\d{6})\b", sms_outbox[0].body).group(1)
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(3):

@@ -1,86 +1,25 @@
-"""Staff actions from the admin: each locks what it changes, calls the owning app's service, and
-writes the audit trail in the same transaction. Views never call the owning services directly."""
-
-from datetime import datetime
+"""Staff actions on orders, wallets and Stripe events from the admin: each locks what it changes,
+calls billing's service and writes the audit trail in the same transaction. Admin views never call
+the services directly."""
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.services import audit_record, object_snapshot
+from audit.services import StaffActionError, audit_record, object_snapshot
+from billing import services as billing_services
+from billing.models import Order, Wallet
+from billing.services import BillingError, renewal_confirmation_send
+from billing.webhooks import webhook_event_rerun
+from notices.models import Notification
+from notices.services import NoticeError, notification_resend
 from usage import ledger
-from usage.models import Card
-
-CARD_FIELDS = ["data_remaining", "expires_at", "suspended_at", "period_allowance"]
-
-
-class StaffActionError(ValueError):
-    """Refused: the message is shown to the staff member on the confirmation page."""
-
-
-def _locked_card(card: Card) -> Card:
-    return Card.objects.select_for_update().get(pk=card.pk)
-
-
-def _staff_card_change(*, actor, card: Card, action: str, reason: str, change, **arguments) -> Card:
-    """Lock the card, make one ledger change through `change`, and audit it with before/after."""
-    now = timezone.now()
-    card = _locked_card(card)
-    before = object_snapshot(card, CARD_FIELDS)
-    try:
-        entry = change(card=card, staff_user=actor, reason=reason, now=now, **arguments)
-    except ledger.LedgerError as error:
-        raise StaffActionError(str(error)) from error
-    audit_record(
-        actor=actor,
-        action=action,
-        obj=card,
-        reason=reason,
-        before=before,
-        after={**object_snapshot(card, CARD_FIELDS), "ledger_entry_id": entry.pk},
-    )
-    return card
-
-
-@transaction.atomic
-def staff_card_adjust(
-    *, actor, card: Card, data_delta: int, expires_at: datetime | None, reason: str
-) -> Card:
-    return _staff_card_change(
-        actor=actor,
-        card=card,
-        action="card_adjust",
-        reason=reason,
-        change=ledger.card_adjust,
-        data_delta=data_delta,
-        expires_at=expires_at,
-    )
-
-
-@transaction.atomic
-def staff_card_suspend(*, actor, card: Card, reason: str) -> Card:
-    return _staff_card_change(
-        actor=actor, card=card, action="card_suspend", reason=reason, change=ledger.card_suspend
-    )
-
-
-@transaction.atomic
-def staff_card_resume(*, actor, card: Card, reason: str) -> Card:
-    return _staff_card_change(
-        actor=actor, card=card, action="card_resume", reason=reason, change=ledger.card_resume
-    )
-
-
-# --- Orders, wallets and Stripe events (billing's and accounts' services) ----------------------
 
 ORDER_FIELDS = ["status", "refunded_amount_cents", "fulfilled_at", "flagged_at", "last_error"]
 EVENT_FIELDS = ["processed_at", "attempts", "error"]
 
 
 def _billing_call(function, **kwargs):
-    from billing.services import BillingError
-    from notices.services import NoticeError
-
     try:
         return function(**kwargs)
     except (BillingError, NoticeError, ledger.LedgerError) as error:
@@ -89,9 +28,6 @@ def _billing_call(function, **kwargs):
 
 @transaction.atomic
 def staff_order_refund(*, actor, order, amount_cents: int, destination: str, reason: str):
-    from billing import services as billing_services
-    from billing.models import Order
-
     order = Order.objects.select_for_update().get(pk=order.pk)
     before = object_snapshot(order, ORDER_FIELDS)
     refund = _billing_call(
@@ -125,10 +61,6 @@ def staff_order_refund(*, actor, order, amount_cents: int, destination: str, rea
 @transaction.atomic
 def staff_order_resend_confirmation(*, actor, order, reason: str) -> list:
     """The confirmation notices already sent for this order go out again, on the same channels."""
-    from billing.services import renewal_confirmation_send
-    from notices.models import Notification
-    from notices.services import notification_resend
-
     if order.status not in ("fulfilled", "partially_refunded") or order.card_id is None:
         raise StaffActionError(_("Only a renewed order has a confirmation to resend."))
     notices = list(
@@ -161,8 +93,6 @@ def staff_order_resend_confirmation(*, actor, order, reason: str) -> list:
 
 def staff_order_retry_fulfilment(*, actor, order, reason: str):
     """Runs the fulfilment now (the same service the worker runs), so staff see the outcome at once."""
-    from billing import services as billing_services
-
     before = object_snapshot(order, ORDER_FIELDS)
     order = _billing_call(billing_services.order_fulfil, order_id=order.pk, now=timezone.now())
     order.refresh_from_db()
@@ -185,9 +115,6 @@ def staff_order_retry_fulfilment(*, actor, order, reason: str):
 
 @transaction.atomic
 def staff_wallet_credit(*, actor, user, amount_cents: int, reason: str):
-    from billing import services as billing_services
-    from billing.models import Wallet
-
     wallet = Wallet.objects.filter(user=user).first()
     before = {"balance_cents": wallet.balance_cents if wallet else 0}
     entry = _billing_call(
@@ -213,8 +140,6 @@ def staff_wallet_credit(*, actor, user, amount_cents: int, reason: str):
 def staff_webhook_rerun(*, actor, event, reason: str):
     """Hands a stored event to its handler again. Handlers are idempotent (an order already
     fulfilled or refunded is left as it is), so re-running a processed event is safe."""
-    from billing.webhooks import webhook_event_rerun
-
     before = object_snapshot(event, EVENT_FIELDS)
     try:
         event = webhook_event_rerun(webhook_event_id=event.pk, now=timezone.now())

@@ -1,0 +1,66 @@
+"""Staff actions on cards from the admin: each locks the card, makes one ledger change and writes
+the audit trail in the same transaction. Admin views never call the ledger directly."""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import StaffActionError, audit_record, object_snapshot
+from usage import ledger
+from usage.models import Card
+
+CARD_FIELDS = ["data_remaining", "expires_at", "suspended_at", "period_allowance"]
+
+
+def _locked_card(card: Card) -> Card:
+    return Card.objects.select_for_update().get(pk=card.pk)
+
+
+def _staff_card_change(*, actor, card: Card, action: str, reason: str, change, **arguments) -> Card:
+    """Lock the card, make one ledger change through `change`, and audit it with before/after."""
+    now = timezone.now()
+    card = _locked_card(card)
+    before = object_snapshot(card, CARD_FIELDS)
+    try:
+        entry = change(card=card, staff_user=actor, reason=reason, now=now, **arguments)
+    except ledger.LedgerError as error:
+        raise StaffActionError(str(error)) from error
+    audit_record(
+        actor=actor,
+        action=action,
+        obj=card,
+        reason=reason,
+        before=before,
+        after={**object_snapshot(card, CARD_FIELDS), "ledger_entry_id": entry.pk},
+    )
+    return card
+
+
+@transaction.atomic
+def staff_card_adjust(
+    *, actor, card: Card, data_delta: int, expires_at: datetime | None, reason: str
+) -> Card:
+    return _staff_card_change(
+        actor=actor,
+        card=card,
+        action="card_adjust",
+        reason=reason,
+        change=ledger.card_adjust,
+        data_delta=data_delta,
+        expires_at=expires_at,
+    )
+
+
+@transaction.atomic
+def staff_card_suspend(*, actor, card: Card, reason: str) -> Card:
+    return _staff_card_change(
+        actor=actor, card=card, action="card_suspend", reason=reason, change=ledger.card_suspend
+    )
+
+
+@transaction.atomic
+def staff_card_resume(*, actor, card: Card, reason: str) -> Card:
+    return _staff_card_change(
+        actor=actor, card=card, action="card_resume", reason=reason, change=ledger.card_resume
+    )
