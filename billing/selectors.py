@@ -30,6 +30,13 @@ PAID_STATUSES = (
 STUCK_AFTER = timedelta(hours=24)
 
 
+def orders_stuck(*, now: datetime) -> Q:
+    """Pending, or paid and not renewed, for longer than STUCK_AFTER."""
+    return Q(status=Order.Status.PENDING, created_at__lt=now - STUCK_AFTER) | Q(
+        status=Order.Status.PAID, paid_at__lt=now - STUCK_AFTER
+    )
+
+
 class PromotionInvalid(Exception):
     """A promo code that cannot be used; the message says why, for the customer."""
 

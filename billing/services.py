@@ -1,4 +1,4 @@
-"""Orders, payment, fulfilment, wallet and refunds (DOMAIN.md "Renewal", "Orders and payment").
+"""Orders, payment, fulfilment and refunds (DOMAIN.md "Renewal", "Orders and payment").
 
 Every function that changes an order locks its row first and checks its state, so webhook, success
 page, reconciler and staff can all call them at the same time: the first one wins, the rest see the
@@ -12,14 +12,15 @@ from functools import partial
 import stripe
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from billing import stripe_client
-from billing.models import AutoRenewal, Order, Refund, Wallet, WalletEntry, WebhookEvent, order_number_for
+from billing.errors import BillingError
+from billing.models import AutoRenewal, Order, Refund, WalletEntry, order_number_for
 from billing.selectors import PAID_STATUSES, order_quote, promotion_find
+from billing.wallet import wallet_locked, wallet_move, wallet_return_for_order
 from notices.services import notice_send
 from plans.models import Plan
 from usage.ledger import TopupAlreadyApplied, card_reverse_topup, card_topup
@@ -49,19 +50,11 @@ PAYMENT_METHOD_FREE = "promotion"
 PAYMENT_METHOD_DEMO = "demo"
 
 
-class BillingError(Exception):
-    """Refused; the message is safe to show the customer or staff member."""
-
-
 class OrderTransitionRefused(BillingError):
     pass
 
 
 class CheckoutUnavailable(BillingError):
-    pass
-
-
-class WalletError(BillingError):
     pass
 
 
@@ -109,78 +102,6 @@ def _flag(*, order: Order, now: datetime, error: str) -> None:
     order.save(update_fields=["flagged_at", "last_error"])
 
 
-# --- Wallet ------------------------------------------------------------------------------------
-
-
-def _wallet_locked(*, user) -> Wallet:
-    Wallet.objects.get_or_create(user=user)
-    return Wallet.objects.select_for_update().get(user=user)
-
-
-def wallet_move(
-    *,
-    user,
-    amount_cents: int,
-    kind: str,
-    now: datetime,
-    order: Order | None = None,
-    refund: Refund | None = None,
-    staff_user=None,
-    reason: str = "",
-) -> WalletEntry:
-    """One signed movement of credit, written as an entry; the balance never goes below zero."""
-    if amount_cents == 0:
-        raise WalletError(_("A wallet movement needs an amount."))
-    with transaction.atomic():
-        wallet = _wallet_locked(user=user)
-        balance = wallet.balance_cents + amount_cents
-        if balance < 0:
-            raise WalletError(_("There is not enough credit in the wallet."))
-        wallet.balance_cents = balance
-        wallet.updated_at = now
-        wallet.save(update_fields=["balance_cents", "updated_at"])
-        return WalletEntry.objects.create(
-            wallet=wallet,
-            kind=kind,
-            amount_cents=amount_cents,
-            balance_after_cents=balance,
-            order=order,
-            refund=refund,
-            staff_user=staff_user,
-            reason=reason,
-            created_at=now,
-        )
-
-
-def wallet_credit_goodwill(*, user, amount_cents: int, staff_user, reason: str, now: datetime) -> WalletEntry:
-    if amount_cents <= 0:
-        raise WalletError(_("Goodwill credit must be a positive amount."))
-    if not reason.strip():
-        raise WalletError(_("Goodwill credit needs a written reason."))
-    return wallet_move(
-        user=user,
-        amount_cents=amount_cents,
-        kind=WalletEntry.Kind.GOODWILL,
-        now=now,
-        staff_user=staff_user,
-        reason=reason.strip(),
-    )
-
-
-def _wallet_return_for(*, order: Order, now: datetime) -> None:
-    """Credit drawn by an order that was never paid goes back, once."""
-    if order.wallet_applied_cents and order.customer_id:
-        if WalletEntry.objects.filter(order=order, kind=WalletEntry.Kind.ORDER_RETURN).exists():
-            return
-        wallet_move(
-            user=order.customer,
-            amount_cents=order.wallet_applied_cents,
-            kind=WalletEntry.Kind.ORDER_RETURN,
-            now=now,
-            order=order,
-        )
-
-
 # --- Orders ------------------------------------------------------------------------------------
 
 
@@ -212,7 +133,7 @@ def order_create(
             # Locked, so two customers racing for the last redemption cannot both get it.
             promotion = promotion_find(code=promo_code, plan=plan, user=user, now=now, lock=True)
         if apply_wallet:
-            _wallet_locked(user=user)
+            wallet_locked(user=user)
         quote = order_quote(
             user=user, plan=plan, card=card, promotion=promotion, apply_wallet=apply_wallet, now=now
         )
@@ -407,7 +328,7 @@ def order_close(*, order_id: int, to: str, now: datetime, reason: str = "") -> O
         if reason:
             order.last_error = reason
             order.save(update_fields=["last_error"])
-        _wallet_return_for(order=order, now=now)
+        wallet_return_for_order(order=order, now=now)
     return order
 
 
@@ -479,13 +400,13 @@ def _order_for_session(session: dict) -> Order:
 
 
 def _enqueue_fulfilment(order_id: int) -> None:
-    from billing.tasks import order_fulfil_task
+    from billing.tasks import order_fulfil_task  # tasks import this module
 
     transaction.on_commit(lambda: order_fulfil_task.delay(order_id))
 
 
 def _enqueue_payment_details(order_id: int) -> None:
-    from billing.tasks import order_payment_details_task
+    from billing.tasks import order_payment_details_task  # tasks import this module
 
     transaction.on_commit(lambda: order_payment_details_task.delay(order_id))
 
@@ -600,7 +521,7 @@ def order_payment_details_fetch(*, order_id: int, now: datetime) -> Order:
             order.save(update_fields=fields)
         saved = method.get("id") and customer_id and _id(method.get("customer")) == customer_id
         if order.save_payment_method and saved and method.get("type") in ("card", "paypal") and order.card_id:
-            from billing.autorenew import auto_renewal_save_method
+            from billing.autorenew import auto_renewal_save_method  # autorenew imports this module
 
             auto_renewal_save_method(
                 card_id=order.card_id, customer_id=customer_id, payment_method=method, now=now
@@ -755,101 +676,3 @@ def order_dispute(*, order_id: int, now: datetime, reason: str = "") -> Order:
         order_transition(order=order, to=Status.DISPUTED, now=now)
         _flag(order=order, now=now, error=reason or "Charge disputed by the customer's bank.")
     return order
-
-
-# --- Reconciler --------------------------------------------------------------------------------
-
-STALE_CHECKOUT = timedelta(minutes=10)
-UNFULFILLED_GRACE = timedelta(minutes=2)
-STUCK = timedelta(hours=24)
-UNPROCESSED_EVENT_GRACE = timedelta(minutes=1)
-DEMO_CHECKOUT_LIFETIME = timedelta(hours=1)
-
-
-def orders_reconcile(*, now: datetime) -> dict[str, int]:
-    """DOMAIN.md reconciler: catch up on whatever webhooks and workers missed. Safe to run any time."""
-    from billing.tasks import order_fulfil_task, webhook_event_process_task
-
-    counts = {
-        "checked": 0,
-        "requeued": 0,
-        "events": 0,
-        "flagged": 0,
-        "expired_demo": 0,
-        "expired_unstarted": 0,
-    }
-
-    stale = Order.objects.filter(
-        status=Status.PENDING,
-        stripe_checkout_session_id__isnull=False,
-        checkout_started_at__lt=now - STALE_CHECKOUT,
-        flagged_at__isnull=True,
-    ).order_by("checkout_started_at")[:500]
-    for order in stale:
-        if order.stripe_checkout_session_id.startswith("cs_demo_"):
-            if order.checkout_started_at < now - DEMO_CHECKOUT_LIFETIME:
-                from billing.webhooks import demo_event_deliver
-
-                demo_event_deliver(order=order, event_type="checkout.session.expired", now=now)
-                counts["expired_demo"] += 1
-            continue
-        if settings.PAYMENTS_DEMO_MODE:
-            continue
-        try:
-            checkout_session_sync(order_id=order.pk, now=now)
-            counts["checked"] += 1
-        except (stripe.StripeError, BillingError) as error:
-            logger.warning("Reconciler: order %s not checked: %s", order.number, error)
-
-    if not settings.PAYMENTS_DEMO_MODE:
-        # Off-session auto-renewal payments still processing.
-        processing = Order.objects.filter(
-            status=Status.PENDING,
-            origin=Order.Origin.AUTO_RENEWAL,
-            stripe_payment_intent_id__isnull=False,
-            created_at__lt=now - STALE_CHECKOUT,
-            flagged_at__isnull=True,
-        )[:500]
-        for order in processing:
-            from billing.autorenew import auto_renewal_payment_sync
-
-            try:
-                auto_renewal_payment_sync(order_id=order.pk, now=now)
-                counts["checked"] += 1
-            except (stripe.StripeError, BillingError) as error:
-                logger.warning("Reconciler: order %s not checked: %s", order.number, error)
-
-    for order_id in Order.objects.filter(status=Status.PAID, paid_at__lt=now - UNFULFILLED_GRACE).values_list(
-        "pk", flat=True
-    )[:1000]:
-        order_fulfil_task.delay(order_id)
-        counts["requeued"] += 1
-
-    for event_id in WebhookEvent.objects.filter(
-        processed_at__isnull=True, received_at__lt=now - UNPROCESSED_EVENT_GRACE, attempts__lt=20
-    ).values_list("pk", flat=True)[:1000]:
-        webhook_event_process_task.delay(event_id)
-        counts["events"] += 1
-
-    # Created but never sent to Checkout (the process died in between): nothing can pay it now.
-    for order_id in Order.objects.filter(
-        status=Status.PENDING,
-        origin=Order.Origin.CUSTOMER,
-        stripe_checkout_session_id__isnull=True,
-        created_at__lt=now - STALE_CHECKOUT,
-    ).values_list("pk", flat=True)[:1000]:
-        order_close(order_id=order_id, to=Status.EXPIRED, now=now, reason="Never reached Checkout.")
-        counts["expired_unstarted"] += 1
-
-    stuck = Order.objects.filter(flagged_at__isnull=True).filter(
-        Q(status=Status.PENDING, created_at__lt=now - STUCK) | Q(status=Status.PAID, paid_at__lt=now - STUCK)
-    )
-    for order in stuck[:1000]:
-        with transaction.atomic():
-            order = _lock(order.pk)
-            if order.flagged_at is None:
-                _flag(
-                    order=order, now=now, error=order.last_error or f"Stuck {order.status} for over 24 hours."
-                )
-                counts["flagged"] += 1
-    return counts

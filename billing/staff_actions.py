@@ -10,6 +10,7 @@ from audit.services import StaffActionError, audit_record, object_snapshot
 from billing import services as billing_services
 from billing.models import Order, Wallet
 from billing.services import BillingError, renewal_confirmation_send
+from billing.wallet import wallet_credit_goodwill
 from billing.webhooks import webhook_event_rerun
 from notices.models import Notification
 from notices.services import NoticeError, notification_resend
@@ -118,7 +119,7 @@ def staff_wallet_credit(*, actor, user, amount_cents: int, reason: str):
     wallet = Wallet.objects.filter(user=user).first()
     before = {"balance_cents": wallet.balance_cents if wallet else 0}
     entry = _billing_call(
-        billing_services.wallet_credit_goodwill,
+        wallet_credit_goodwill,
         user=user,
         amount_cents=amount_cents,
         staff_user=actor,

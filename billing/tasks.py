@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from billing import autorenew, services, stripe_client, webhooks
+from billing import autorenew, reconcile, services, stripe_client, webhooks
 from billing.stripe_client import TRANSIENT_ERRORS
 from usage.services import EsimOutOfStock
 
@@ -42,7 +42,7 @@ def stripe_customer_delete_task(customer_id: str) -> None:
 
 @shared_task
 def orders_reconcile_task() -> None:
-    counts = services.orders_reconcile(now=timezone.now())
+    counts = reconcile.orders_reconcile(now=timezone.now())
     if any(counts.values()):
         logger.info("Reconciler: %s", counts)
 

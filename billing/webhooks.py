@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from billing import services, stripe_client
+from billing.autorenew import auto_renewal_payment_failed
 from billing.models import AutoRenewal, Order, Refund, WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def webhook_event_store(*, event: dict, now: datetime) -> tuple[WebhookEvent, bo
 def _enqueue(webhook_event_id: int) -> None:
     from kombu.exceptions import OperationalError
 
-    from billing.tasks import webhook_event_process_task
+    from billing.tasks import webhook_event_process_task  # tasks import this module
 
     try:
         webhook_event_process_task.delay(webhook_event_id)
@@ -111,7 +112,7 @@ def _fulfil_here(order: Order) -> None:
         services.order_fulfil(order_id=order.pk, now=timezone.now())
     except Exception:
         logger.exception("Order %s: renewal in the webhook worker failed; queued for retry", order.number)
-        from billing.tasks import order_fulfil_task
+        from billing.tasks import order_fulfil_task  # tasks import this module
 
         order_fulfil_task.delay(order.pk)
 
@@ -203,8 +204,6 @@ def on_payment_intent_payment_failed(event: dict, now: datetime) -> None:
         order = Order.objects.filter(pk=int(order_id)).first() if str(order_id or "").isdigit() else None
     if order is None or order.origin != Order.Origin.AUTO_RENEWAL:
         return
-    from billing.autorenew import auto_renewal_payment_failed
-
     error = intent.get("last_payment_error") or {}
     auto_renewal_payment_failed(
         order_id=order.pk,

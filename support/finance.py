@@ -30,7 +30,7 @@ def export_keep_for() -> timedelta:
 
 
 def export_job_create(*, user, export_filter: ExportFilter, file_format: str) -> ExportJob:
-    from support.tasks import export_job_run
+    from support.tasks import export_job_run  # tasks import this module
 
     now = timezone.now()
     job = ExportJob.objects.create(
@@ -91,7 +91,7 @@ def export_jobs_resume(*, now) -> dict[str, int]:
     A worker reports progress every PROGRESS_EVERY rows (a second or two); a running job silent
     for EXPORT_STALLED_AFTER lost its worker. Run by beat; safe to run any time.
     """
-    from support.tasks import export_job_run
+    from support.tasks import export_job_run  # tasks import this module
 
     stalled = ExportJob.objects.filter(
         status=ExportJob.Status.RUNNING, progress_at__lt=now - EXPORT_STALLED_AFTER

@@ -66,7 +66,7 @@ def provisioning_event_record(*, entry: LedgerEntry, card: Card, now: datetime) 
         created_at=now,
     )
     if event.state == State.PENDING:
-        from usage.tasks import provisioning_event_send
+        from usage.tasks import provisioning_event_send  # tasks import this module
 
         transaction.on_commit(lambda: provisioning_event_send.delay(event.id, 0))
     return event
@@ -163,13 +163,13 @@ def provisioning_event_requeue(*, event: ProvisioningEvent, now: datetime) -> No
         state=initial_state(), attempts=0, next_attempt_at=None, last_error=""
     )
     if settings.CARRIER_PROVISIONING_URL:
-        from usage.tasks import provisioning_event_send
+        from usage.tasks import provisioning_event_send  # tasks import this module
 
         transaction.on_commit(lambda: provisioning_event_send.delay(event.id, 0))
 
 
 def provisioning_events_enqueue_due() -> None:
     """After a bulk insert of events (expiry sweep): one dispatcher run instead of a task per event."""
-    from usage.tasks import provisioning_events_dispatch
+    from usage.tasks import provisioning_events_dispatch  # tasks import this module
 
     provisioning_events_dispatch.delay()

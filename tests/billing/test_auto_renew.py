@@ -10,7 +10,7 @@ from django.utils import timezone
 from billing.autorenew import auto_renewals_run
 from billing.models import AutoRenewal, Order, WalletEntry
 from billing.selectors import wallet_balance_cents
-from billing.services import wallet_move
+from billing.wallet import wallet_move
 from usage.models import LedgerEntry
 
 

@@ -260,7 +260,7 @@ def test_cancelling_on_the_cancel_page_closes_the_order(owner_client, week_plan,
 
 def test_credit_is_offered_and_applied_on_arrival(owner_client, owner, week_plan, active_card, demo_mode):
     from billing.models import WalletEntry
-    from billing.services import wallet_move
+    from billing.wallet import wallet_move
 
     wallet_move(user=owner, amount_cents=500, kind=WalletEntry.Kind.GOODWILL, now=NOW)
 

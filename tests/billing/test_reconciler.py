@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import Order, WebhookEvent
-from billing.services import order_create, orders_reconcile
+from billing.reconcile import orders_reconcile
+from billing.services import order_create
 from billing.webhooks import webhook_event_store
 from tests.billing.conftest import stripe_event
 from usage.models import LedgerEntry

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import AutoRenewal, Order, Wallet, WalletEntry
-from billing.services import wallet_move
+from billing.wallet import wallet_move
 from usage.models import LedgerEntry
 
 

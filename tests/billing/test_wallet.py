@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from billing.models import Wallet, WalletEntry
 from billing.selectors import wallet_balance_cents
-from billing.services import WalletError, wallet_credit_goodwill, wallet_move
+from billing.wallet import WalletError, wallet_credit_goodwill, wallet_move
 
 
 def test_every_movement_is_an_entry_and_the_balance_follows(owner, outsider):

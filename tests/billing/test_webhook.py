@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import Order, Refund, Wallet, WalletEntry, WebhookEvent
-from billing.services import order_create, wallet_move
+from billing.services import order_create
+from billing.wallet import wallet_move
 from tests.billing.conftest import post_event, signed_headers, stripe_event
 from usage.models import LedgerEntry
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from billing.models import Order, WalletEntry
 from billing.selectors import wallet_balance_cents
-from billing.services import wallet_credit_goodwill
+from billing.wallet import wallet_credit_goodwill
 from tests.faults.conftest import customers_with_cards
 from usage.ledger import ledgers_check
 from usage.models import LedgerEntry

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from billing.models import Order, WebhookEvent
-from billing.services import orders_reconcile
+from billing.reconcile import orders_reconcile
 from notices.models import Notification
 from notices.services import NOTICE_STALE_AFTER, notifications_requeue_stale
 from tests.faults.conftest import customers_with_cards, deliver, messages_per_order, pending_orders
