@@ -2,9 +2,12 @@ from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 
 from audit.admin_mixins import ReasonForm
+from billing.vat_ids import VatIdInvalid, vat_id_check
 from plans.models import Plan
+from portal.lib.pdf import clean_text, unprintable_characters
 
 
 class CheckoutForm(forms.Form):
@@ -51,3 +54,74 @@ class GoodwillForm(ReasonForm):
         label=_("Credit to add (€)"), min_value=Decimal("0.01"), max_value=Decimal("500"), decimal_places=2
     )
     field_order = ["amount", "reason"]
+
+
+class InvoiceRequestForm(forms.Form):
+    """Who the invoice is made out to. The VAT number is format-checked here (billing.vat_ids)."""
+
+    name = forms.CharField(
+        label=_("Company or name"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
+    address = forms.CharField(
+        label=_("Address"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"}),
+        help_text=_("Street, postcode and city, as they should be printed."),
+    )
+    country = forms.ChoiceField(label=_("Country"), widget=forms.Select(attrs={"autocomplete": "country"}))
+    vat_id = forms.CharField(
+        label=_("VAT number (optional)"),
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false"}),
+        help_text=_(
+            "We check its format and check digits for the country above. We do not look it up in "
+            "the EU's VIES register."
+        ),
+    )
+    confirm = forms.BooleanField(
+        label=_("These details are correct. An invoice cannot be changed once issued."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["country"].choices = [("", "—"), *countries]
+
+    def _printable(self, field: str) -> str:
+        value = clean_text(self.cleaned_data.get(field, ""))
+        missing = unprintable_characters(value)
+        if missing:
+            raise forms.ValidationError(
+                _("These characters cannot be printed on an invoice: %(characters)s")
+                % {"characters": " ".join(sorted(missing))}
+            )
+        return value
+
+    def clean_name(self) -> str:
+        value = self._printable("name")
+        if not value:
+            raise forms.ValidationError(_("Enter the name the invoice is made out to."))
+        return value
+
+    def clean_address(self) -> str:
+        value = self._printable("address")
+        lines = [line.strip() for line in value.splitlines() if line.strip()]
+        if not lines:
+            raise forms.ValidationError(_("Enter the address."))
+        if len(lines) > 6:
+            raise forms.ValidationError(_("Use at most 6 lines."))
+        return "\n".join(lines)
+
+    def clean(self):
+        cleaned = super().clean()
+        country = cleaned.get("country")
+        if country and "vat_id" in cleaned:
+            try:
+                vat = vat_id_check(country=country, raw=cleaned["vat_id"])
+            except VatIdInvalid as error:
+                self.add_error("vat_id", str(error))
+            else:
+                cleaned["vat_id"], cleaned["vat_id_check"] = vat.value, vat.check
+        return cleaned

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from plans.models import Plan
+from portal.lib.append_only import AppendOnlyModel
 
 ORDER_NUMBER_PREFIX = "MC"
 
@@ -377,3 +378,144 @@ class AutoRenewal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.card} → {self.plan}"
+
+
+# --- Invoices and credit notes (billing/invoicing.py) --------------------------------------------
+
+
+class DocumentSequence(models.Model):
+    """The last number given in one series (invoices or credit notes) of one calendar year.
+
+    Taken with an UPDATE ... SET last_number = last_number + 1 in the transaction that writes the
+    document, so the row stays locked until that transaction ends: numbers are gap-free and never
+    given twice (billing.invoicing._next_number).
+    """
+
+    kind = models.CharField(_("series"), max_length=20)
+    year = models.PositiveSmallIntegerField(_("year"))
+    last_number = models.PositiveIntegerField(_("last number given"), default=0)
+
+    class Meta:
+        verbose_name = _("document number sequence")
+        verbose_name_plural = _("document number sequences")
+        constraints = [models.UniqueConstraint(fields=["kind", "year"], name="document_sequence_per_year")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.year}: {self.last_number}"
+
+
+class Invoice(AppendOnlyModel):
+    """An invoice or a credit note: written once, never changed or deleted (PostgreSQL refuses too).
+
+    Everything printed is a copy taken when it was issued (seller, buyer, what was sold, amounts),
+    so a later change to the settings, the plan or the customer's account never alters it.
+    Credit notes carry negative amounts and point at the invoice they correct.
+    """
+
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", _("Invoice")
+        CREDIT_NOTE = "credit_note", _("Credit note")
+
+    class VatIdCheck(models.TextChoices):
+        NONE = "", _("No VAT number given")
+        FORMAT = "format", _("Format and check digits verified (not checked with VIES)")
+        UNCHECKED = "unchecked", _("No format check exists for this country")
+
+    class Reason(models.TextChoices):
+        SALE = "sale", _("Sale")
+        REFUND = "refund", _("Refund")
+        WITHDRAWAL = "withdrawal", _("Withdrawal from the purchase")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    year = models.PositiveSmallIntegerField(_("year"))
+    sequence = models.PositiveIntegerField(_("number in the year"))
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="invoices"
+    )
+    corrects = models.ForeignKey(
+        "self",
+        verbose_name=_("corrects invoice"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_notes",
+    )
+    refund = models.OneToOneField(
+        Refund,
+        verbose_name=_("refund"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_note",
+    )
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices, default=Reason.SALE)
+    issued_at = models.DateTimeField(_("issued at"), db_index=True)
+    language = models.CharField(_("language"), max_length=10)
+
+    seller_name = models.CharField(_("seller name"), max_length=200)
+    seller_address = models.TextField(_("seller address"))
+    seller_vat_id = models.CharField(_("seller VAT number"), max_length=40)
+    seller_registration = models.CharField(_("seller registration"), max_length=200, blank=True)
+
+    buyer_name = models.CharField(_("buyer name"), max_length=200)
+    buyer_address = models.TextField(_("buyer address"))
+    buyer_country = models.CharField(_("buyer country"), max_length=2)
+    buyer_vat_id = models.CharField(_("buyer VAT number"), max_length=40, blank=True)
+    buyer_vat_id_check = models.CharField(
+        _("buyer VAT number check"), max_length=20, choices=VatIdCheck.choices, blank=True
+    )
+    buyer_email = models.EmailField(_("buyer email"), blank=True)
+
+    description = models.CharField(_("description"), max_length=300)
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    supplied_at = models.DateTimeField(_("date of supply"))
+    payment_method = models.CharField(_("payment method"), max_length=40, blank=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+
+    currency = models.CharField(_("currency"), max_length=3)
+    vat_rate_bp = models.PositiveIntegerField(_("VAT rate (basis points)"))
+    # Gross is VAT included, as the price was shown; negative on a credit note.
+    list_price_cents = models.IntegerField(_("list price (cents, VAT included)"))
+    discount_cents = models.IntegerField(_("discount (cents, VAT included)"), default=0)
+    gross_cents = models.IntegerField(_("total (cents, VAT included)"))
+    vat_cents = models.IntegerField(_("VAT (cents)"))
+    net_cents = models.IntegerField(_("taxable amount (cents)"))
+
+    class Meta:
+        verbose_name = _("invoice or credit note")
+        verbose_name_plural = _("invoices and credit notes")
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "year", "sequence"], name="invoice_number_once"),
+            # An order is invoiced once; credit notes correct that invoice.
+            models.UniqueConstraint(
+                fields=["order"], condition=models.Q(kind="invoice"), name="invoice_one_per_order"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(gross_cents=models.F("net_cents") + models.F("vat_cents")),
+                name="invoice_amounts_add_up",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="invoice", gross_cents__gte=0, corrects__isnull=True)
+                    | models.Q(kind="credit_note", gross_cents__lt=0, corrects__isnull=False)
+                ),
+                name="invoice_or_credit_note_signs",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.kind == self.Kind.CREDIT_NOTE
+
+    @property
+    def vat_percent(self) -> str:
+        return f"{self.vat_rate_bp / 100:g}"
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.number}.pdf"

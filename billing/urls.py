@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing import views
+from billing import receipt_views, views
 
 app_name = "billing"
 urlpatterns = [
@@ -9,7 +9,14 @@ urlpatterns = [
     path("orders/<str:number>/", views.order_status, name="order_status"),
     path("orders/<str:number>/status.json", views.order_status_json, name="order_status_json"),
     path("orders/<str:number>/cancel/", views.order_cancel, name="order_cancel"),
-    path("orders/<str:number>/receipt/", views.receipt, name="receipt"),
+    path("orders/<str:number>/receipt/", receipt_views.receipt, name="receipt"),
+    path("orders/<str:number>/receipt.pdf", receipt_views.receipt_pdf, name="receipt_pdf"),
+    path("orders/<str:number>/invoice/", receipt_views.invoice_request, name="invoice_request"),
+    path(
+        "orders/<str:number>/documents/<str:document_number>.pdf",
+        receipt_views.document_pdf,
+        name="document_pdf",
+    ),
     path("orders/<str:number>/demo-payment/", views.demo_checkout, name="demo_checkout"),
     path("wallet/", views.wallet, name="wallet"),
     path("cards/<int:card_id>/auto-renew/", views.auto_renew, name="auto_renew"),

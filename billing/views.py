@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from billing import autorenew, selectors, services, webhooks
 from billing.forms import AutoRenewalForm, CheckoutForm, DemoPaymentForm
 from billing.models import Order
-from billing.presenters import order_progress, payment_method_label, topups_by_order
+from billing.presenters import order_progress, topups_by_order
 from plans.models import Plan
 
 logger = logging.getLogger(__name__)
@@ -233,25 +233,6 @@ def order_list(request: HttpRequest) -> HttpResponse:
     topups = topups_by_order([order.pk for order in orders])
     rows = [(order, order_progress(order=order, now=now, topup=topups.get(order.pk))) for order in orders]
     return render(request, "billing/order_list.html", {"rows": rows, "now": now})
-
-
-@login_required
-@require_GET
-def receipt(request: HttpRequest, number: str) -> HttpResponse:
-    order = _get_order_for_user(request, number)
-    if order.paid_at is None:
-        raise Http404("Only paid orders have a receipt.")
-    context = {
-        "order": order,
-        "refunds": list(order.refunds.order_by("created_at", "id")),
-        "method_label": payment_method_label(order.payment_method_type),
-        "seller": {
-            "name": getattr(settings, "SELLER_NAME", "") or settings.SITE_NAME,
-            "address": getattr(settings, "SELLER_ADDRESS", ""),
-            "vat_number": getattr(settings, "SELLER_VAT_NUMBER", ""),
-        },
-    }
-    return render(request, "billing/receipt.html", context)
 
 
 @login_required

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "django_celery_beat",
+    "django_countries",
     "portal",
     "audit",
     "notices",
@@ -206,6 +207,10 @@ ACCOUNT_RATE_LIMITS = {
     "manage_email": "10/m/user",
     "reauthenticate": "10/m/user",
     "delete_account_code": "3/10m/user",
+    # Each PDF is rendered on request (about 0.2 s of CPU): enough for any traveller, not for a flood.
+    "document_pdf": "30/h/user,100/d/user,120/h/ip",
+    "invoice_request": "10/h/user,20/d/user,60/h/ip",
+    "invoice_email": "5/h/user,10/d/user,30/h/ip",
 }
 # SMS codes are typed on a phone keypad: six digits, not allauth's default dashed letters.
 ALLAUTH_USER_CODE_FORMAT = {"numeric": True, "dashed": False, "length": 6}
@@ -318,10 +323,21 @@ STRIPE_WEBHOOK_SECRET = envstr("STRIPE_WEBHOOK_SECRET") or ""
 STRIPE_API_BASE = envstr("STRIPE_API_BASE") or ""
 PAYMENTS_DEMO_MODE = not STRIPE_SECRET_KEY
 CURRENCY = "EUR"
-# Printed on receipts.
+# Printed on receipts, invoices and credit notes. Invoices are issued only when name, address and
+# VAT number are all set; development mode fills in a labelled demo seller. In the address, "\n"
+# (backslash n) starts a new line.
 SELLER_NAME = envstr("SELLER_NAME") or SITE_NAME
-SELLER_ADDRESS = envstr("SELLER_ADDRESS") or ""
-SELLER_VAT_NUMBER = envstr("SELLER_VAT_NUMBER") or ""
+SELLER_ADDRESS = (
+    envstr("SELLER_ADDRESS") or ("Demo seller, 1 avenue de la Costa\n98000 Monaco" if DEBUG else "")
+).replace("\\n", "\n")
+SELLER_VAT_NUMBER = envstr("SELLER_VAT_NUMBER") or ("FR00000000000" if DEBUG else "")
+# Registration numbers printed under the seller (Monaco: RCI and NIS), e.g. "RCI 12S05678".
+SELLER_REGISTRATION = envstr("SELLER_REGISTRATION") or ""
+
+# --- Invoices and the right of withdrawal -----------------------------------------------------
+
+# Days after payment during which a customer can ask for an invoice on the receipt page.
+INVOICE_REQUEST_DAYS = envint("INVOICE_REQUEST_DAYS", 90)
 
 # --- Carrier feeds ----------------------------------------------------------------------------
 
@@ -375,5 +391,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL") or "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # fontTools reports every table it trims when a PDF embeds its font subset.
+        "fontTools": {"level": "WARNING"},
+    },
 }

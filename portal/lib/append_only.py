@@ -9,7 +9,7 @@ TRUNCATE is not a row change and stays possible (the test suite empties tables w
 the embedded default, gets no trigger: the models still refuse, and production runs PostgreSQL.
 """
 
-from django.db import migrations
+from django.db import migrations, models
 
 FUNCTION = """
 CREATE OR REPLACE FUNCTION portal_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -58,3 +58,43 @@ def append_only(table: str, *nullable: str) -> migrations.RunPython:
         schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {table}")
 
     return migrations.RunPython(forward, backward, elidable=False)
+
+
+# --- The same rule in the ORM, for every database ---------------------------------------------
+
+
+class AppendOnlyError(Exception):
+    """A write that would change or remove a row of an append-only table."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuses bulk changes: QuerySet.update() and .delete() (and so bulk_update and the admin's
+    bulk delete) never reach the database. On PostgreSQL the trigger refuses them anyway; on
+    SQLite this is the guard."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError(f"{self.model._meta.db_table} is append-only: rows cannot be changed")
+
+    def delete(self):
+        raise AppendOnlyError(f"{self.model._meta.db_table} is append-only: rows cannot be deleted")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyError(f"{self.model._meta.db_table} is append-only: rows cannot be changed")
+
+
+class AppendOnlyModel(models.Model):
+    """A row is written once: save() after the insert and delete() raise AppendOnlyError."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(f"{self._meta.db_table} is append-only: rows cannot be changed")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{self._meta.db_table} is append-only: rows cannot be deleted")
