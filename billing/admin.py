@@ -19,8 +19,9 @@ from audit.admin_mixins import (
     StaffActionsAdmin,
 )
 from billing import staff_actions
+from billing.documents import signed_money
 from billing.forms import GoodwillForm
-from billing.models import AutoRenewal, Order, Refund, Wallet, WalletEntry, WebhookEvent
+from billing.models import AutoRenewal, Invoice, Order, Refund, Wallet, WalletEntry, WebhookEvent
 from billing.selectors import STUCK_AFTER, order_renewal_state
 from portal.lib.money import euros_to_cents
 from usage.display import format_gb, format_monaco_datetime, format_money
@@ -182,6 +183,19 @@ class RefundInline(ReadOnlyInline):
         return _stripe_link("refunds", refund.stripe_refund_id)
 
 
+class DocumentInline(ReadOnlyInline):
+    model = Invoice
+    fk_name = "order"
+    fields = ("number", "kind", "reason", "issued_at", "gross", "buyer_name")
+    readonly_fields = fields
+    verbose_name = _("invoice or credit note")
+    verbose_name_plural = _("invoices and credit notes")
+
+    @admin.display(description=_("total (VAT included)"))
+    def gross(self, document):
+        return signed_money(document.gross_cents, document.currency)
+
+
 @admin.register(Order)
 class OrderAdmin(StaffActionsAdmin, ReadOnlyAdmin):
     list_display = (
@@ -209,7 +223,7 @@ class OrderAdmin(StaffActionsAdmin, ReadOnlyAdmin):
     )
     list_select_related = ("customer", "card")
     date_hierarchy = "created_at"
-    inlines = (RefundInline,)
+    inlines = (RefundInline, DocumentInline)
     fieldsets = (
         (
             None,
@@ -516,3 +530,104 @@ class AutoRenewalAdmin(AuditedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Invoices and credit notes: support sees and resends them, nobody changes them ---------------
+
+
+def _document_resend(request, document, data):
+    notice = staff_actions.staff_invoice_resend(actor=request.user, document=document, reason=data["reason"])
+    return gettext("%(number)s is on its way to %(email)s.") % {
+        "number": document.number,
+        "email": notice.recipient,
+    }
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(StaffActionsAdmin, ReadOnlyAdmin):
+    list_display = ("number", "kind", "reason", "issued", "order", "buyer_name", "buyer_vat_id", "gross")
+    list_filter = ("kind", "reason", "year", "buyer_vat_id_check", "issued_at")
+    search_fields = (
+        "number",
+        "order__number",
+        "buyer_name",
+        "buyer_vat_id",
+        "buyer_email",
+        "order__customer__email",
+    )
+    list_select_related = ("order", "corrects")
+    date_hierarchy = "issued_at"
+    fieldsets = (
+        (None, {"fields": ("number", "kind", "reason", "issued", "language", "order", "corrects", "refund")}),
+        (_("Seller"), {"fields": ("seller_name", "seller_address", "seller_vat_id", "seller_registration")}),
+        (
+            _("Buyer"),
+            {
+                "fields": (
+                    "buyer_name",
+                    "buyer_address",
+                    "buyer_country",
+                    "buyer_vat_id",
+                    "buyer_vat_id_check",
+                    "buyer_email",
+                )
+            },
+        ),
+        (
+            _("What was sold"),
+            {
+                "fields": (
+                    "description",
+                    "quantity",
+                    "supplied",
+                    "payment_method",
+                    "vat_rate",
+                    "net",
+                    "vat",
+                    "gross",
+                )
+            },
+        ),
+    )
+    readonly_fields = (
+        "number", "kind", "reason", "issued", "language", "order", "corrects", "refund",
+        "seller_name", "seller_address", "seller_vat_id", "seller_registration",
+        "buyer_name", "buyer_address", "buyer_country", "buyer_vat_id", "buyer_vat_id_check", "buyer_email",
+        "description", "quantity", "supplied", "payment_method", "vat_rate", "net", "vat", "gross",
+    )  # fmt: skip
+    staff_actions = (
+        StaffAction(
+            name="resend",
+            label=_("Email it to the customer again"),
+            permission="billing.send_invoice",
+            perform=_document_resend,
+            description=_(
+                "The PDF goes to the email address on the customer's account today. The document itself never changes."
+            ),
+            available=lambda document: bool(document.order.customer_id),
+        ),
+    )
+
+    @admin.display(description=_("issued at"), ordering="issued_at")
+    def issued(self, document):
+        return format_monaco_datetime(document.issued_at)
+
+    @admin.display(description=_("date of supply"))
+    def supplied(self, document):
+        return format_monaco_datetime(document.supplied_at)
+
+    @admin.display(description=_("VAT rate"))
+    def vat_rate(self, document):
+        return f"{document.vat_percent} %"
+
+    @admin.display(description=_("taxable amount"))
+    def net(self, document):
+        return signed_money(document.net_cents, document.currency)
+
+    @admin.display(description=_("VAT"))
+    def vat(self, document):
+        return signed_money(document.vat_cents, document.currency)
+
+    @admin.display(description=_("total (VAT included)"))
+    def gross(self, document):
+        return signed_money(document.gross_cents, document.currency)

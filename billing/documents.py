@@ -8,20 +8,62 @@ row, which never changes, so the same invoice prints the same figures whenever i
 from datetime import datetime
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import pgettext_lazy
 from django_countries import countries
 
 from billing.invoicing import Seller, seller, vat_included
 from billing.models import Invoice, Order, Refund
 from billing.presenters import payment_method_label
+from notices.models import Notification
+from notices.services import Attachment, notice_send
 from portal.lib.pdf import Cell, PdfDocument
 from usage.display import format_gb, format_monaco_datetime, format_money, monaco_zone
 
 LEGAL_LANGUAGE = "fr"
 MINUS = "\u2212"  # a real minus sign: a hyphen reads as a dash in a column of amounts
+
+# Legal labels: printed in the customer's language, then in French (pgettext context "invoice").
+LABELS = {
+    "vat_number": pgettext_lazy("invoice", "VAT number"),
+    "credit_note": pgettext_lazy("invoice", "Credit note"),
+    "invoice": pgettext_lazy("invoice", "Invoice"),
+    "no": pgettext_lazy("invoice", "No."),
+    "billed_to": pgettext_lazy("invoice", "Billed to"),
+    "order": pgettext_lazy("invoice", "Order"),
+    "date_of_issue": pgettext_lazy("invoice", "Date of issue"),
+    "date_of_supply": pgettext_lazy("invoice", "Date of supply"),
+    "corrects_invoice": pgettext_lazy("invoice", "Corrects invoice"),
+    "refunded_to": pgettext_lazy("invoice", "Refunded to"),
+    "payment_method": pgettext_lazy("invoice", "Payment method"),
+    "paid_on": pgettext_lazy("invoice", "Paid on"),
+    "discount": pgettext_lazy("invoice", "Discount"),
+    "description": pgettext_lazy("invoice", "Description"),
+    "qty": pgettext_lazy("invoice", "Qty"),
+    "unit_price_excl_vat": pgettext_lazy("invoice", "Unit price excl. VAT"),
+    "vat_rate": pgettext_lazy("invoice", "VAT rate"),
+    "amount_excl_vat": pgettext_lazy("invoice", "Amount excl. VAT"),
+    "taxable_amount": pgettext_lazy("invoice", "Taxable amount"),
+    "vat": pgettext_lazy("invoice", "VAT"),
+    "total_credited_incl_vat": pgettext_lazy("invoice", "Total credited incl. VAT"),
+    "total_incl_vat": pgettext_lazy("invoice", "Total incl. VAT"),
+    "credit_note_note": pgettext_lazy(
+        "invoice", "This credit note corrects the invoice named above; its amounts are deducted from it."
+    ),
+    "paid_in_full": pgettext_lazy("invoice", "Paid in full: nothing is due."),
+    "vat_id_format_checked": pgettext_lazy(
+        "invoice", "The buyer's VAT number was checked for format and check digits only, not with VIES."
+    ),
+    "vat_id_unchecked": pgettext_lazy(
+        "invoice", "The buyer's tax number is printed as given; its format could not be checked."
+    ),
+    "french_vat": pgettext_lazy(
+        "invoice", "French VAT applies in Monaco. Amounts in euros; dates in Monaco time."
+    ),
+}
 
 
 class _Labels:
@@ -30,14 +72,20 @@ class _Labels:
     def __init__(self, language: str):
         self.language = language
 
-    def __call__(self, context: str, message: str) -> str:
+    def __call__(self, key: str) -> str:
+        message = LABELS[key]
         with translation.override(self.language):
-            local = pgettext(context, message)
+            local = str(message)
         if self.language == LEGAL_LANGUAGE:
             return local
         with translation.override(LEGAL_LANGUAGE):
-            legal = pgettext(context, message)
+            legal = str(message)
         return local if legal == local else f"{local} / {legal}"
+
+
+def signed_money(cents: int, currency: str) -> str:
+    """A real minus before the symbol, not "€-7.45": credit notes and the admin show negative amounts with a real minus."""
+    return MINUS + format_money(-cents, currency) if cents < 0 else format_money(cents, currency)
 
 
 def _date(value: datetime) -> str:
@@ -51,7 +99,7 @@ def _address_lines(text: str) -> list[str]:
 def _seller_lines(issuer: Seller, label) -> list[str]:
     lines = [issuer.name, *_address_lines(issuer.address)]
     if issuer.vat_id:
-        lines.append(f"{label('invoice', 'VAT number')}: {issuer.vat_id}")
+        lines.append(f"{label('vat_number')}: {issuer.vat_id}")
     if issuer.registration:
         lines.append(issuer.registration)
     return lines
@@ -68,9 +116,9 @@ def _specimen(document: PdfDocument, specimen: bool) -> None:
 def invoice_pdf(invoice: Invoice, *, specimen: bool = False) -> bytes:
     label = _Labels(invoice.language)
     credit = invoice.is_credit_note
-    money = lambda cents: format_money(cents, invoice.currency)  # noqa: E731
+    money = lambda cents: signed_money(cents, invoice.currency)  # noqa: E731
     with translation.override(invoice.language):
-        title = label("invoice", "Credit note") if credit else label("invoice", "Invoice")
+        title = label("credit_note") if credit else label("invoice")
         issuer = Seller(
             name=invoice.seller_name,
             address=invoice.seller_address,
@@ -87,7 +135,7 @@ def invoice_pdf(invoice: Invoice, *, specimen: bool = False) -> bytes:
         _specimen(document, specimen)
         document.heading(
             title=title,
-            subtitle=f"{label('invoice', 'No.')} {invoice.number}",
+            subtitle=f"{label('no')} {invoice.number}",
             aside=_seller_lines(issuer, label),
         )
         buyer = [
@@ -96,41 +144,41 @@ def invoice_pdf(invoice: Invoice, *, specimen: bool = False) -> bytes:
             str(countries.name(invoice.buyer_country)),
         ]
         if invoice.buyer_vat_id:
-            buyer.append(f"{label('invoice', 'VAT number')}: {invoice.buyer_vat_id}")
+            buyer.append(f"{label('vat_number')}: {invoice.buyer_vat_id}")
         order = invoice.order
         contact = order.customer_email or order.customer_phone
         document.columns(
             [
-                (label("invoice", "Billed to"), buyer),
+                (label("billed_to"), buyer),
                 (
-                    label("invoice", "Order"),
+                    label("order"),
                     [order.number or "", *([contact] if contact else [])],
                 ),
             ]
         )
         facts = [
-            (label("invoice", "Date of issue"), _date(invoice.issued_at)),
-            (label("invoice", "Date of supply"), _date(invoice.supplied_at)),
+            (label("date_of_issue"), _date(invoice.issued_at)),
+            (label("date_of_supply"), _date(invoice.supplied_at)),
         ]
         if credit and invoice.corrects is not None:
             facts.append(
                 (
-                    label("invoice", "Corrects invoice"),
+                    label("corrects_invoice"),
                     f"{invoice.corrects.number} ({_date(invoice.corrects.issued_at)})",
                 )
             )
             facts.append(
                 (
-                    label("invoice", "Refunded to"),
+                    label("refunded_to"),
                     str(Refund.Destination(invoice.payment_method).label)
                     if invoice.payment_method in Refund.Destination.values
                     else invoice.payment_method,
                 )
             )
         else:
-            facts.append((label("invoice", "Payment method"), payment_method_label(invoice.payment_method)))
+            facts.append((label("payment_method"), payment_method_label(invoice.payment_method)))
             if invoice.paid_at:
-                facts.append((label("invoice", "Paid on"), _date(invoice.paid_at)))
+                facts.append((label("paid_on"), _date(invoice.paid_at)))
         document.facts(facts)
 
         rate = f"{invoice.vat_percent} %"
@@ -164,7 +212,7 @@ def invoice_pdf(invoice: Invoice, *, specimen: bool = False) -> bytes:
                 discount_net = invoice.net_cents - list_net * invoice.quantity
                 rows.append(
                     [
-                        Cell(label("invoice", "Discount")),
+                        Cell(label("discount")),
                         Cell(""),
                         Cell(""),
                         Cell(rate, "R"),
@@ -173,22 +221,20 @@ def invoice_pdf(invoice: Invoice, *, specimen: bool = False) -> bytes:
                 )
         document.table(
             headings=[
-                Cell(label("invoice", "Description")),
-                Cell(label("invoice", "Qty"), "R"),
-                Cell(label("invoice", "Unit price excl. VAT"), "R"),
-                Cell(label("invoice", "VAT rate"), "R"),
-                Cell(label("invoice", "Amount excl. VAT"), "R"),
+                Cell(label("description")),
+                Cell(label("qty"), "R"),
+                Cell(label("unit_price_excl_vat"), "R"),
+                Cell(label("vat_rate"), "R"),
+                Cell(label("amount_excl_vat"), "R"),
             ],
             rows=rows,
             widths=(0.43, 0.07, 0.18, 0.12, 0.2),
         )
         totals = [
-            (f"{label('invoice', 'Taxable amount')} ({rate})", money(invoice.net_cents), False),
-            (f"{label('invoice', 'VAT')} ({rate})", money(invoice.vat_cents), False),
+            (f"{label('taxable_amount')} ({rate})", money(invoice.net_cents), False),
+            (f"{label('vat')} ({rate})", money(invoice.vat_cents), False),
             (
-                label("invoice", "Total credited incl. VAT")
-                if credit
-                else label("invoice", "Total incl. VAT"),
+                label("total_credited_incl_vat") if credit else label("total_incl_vat"),
                 money(invoice.gross_cents),
                 True,
             ),
@@ -198,28 +244,18 @@ def invoice_pdf(invoice: Invoice, *, specimen: bool = False) -> bytes:
         document.totals(totals)
 
         if credit:
-            document.paragraph(
-                label(
-                    "invoice",
-                    "This credit note corrects the invoice named above; its amounts are deducted from it.",
-                )
-            )
+            document.paragraph(label("credit_note_note"))
         else:
-            document.paragraph(label("invoice", "Paid in full: nothing is due."), bold=True)
+            document.paragraph(label("paid_in_full"), bold=True)
         if invoice.buyer_vat_id:
             check = (
-                label(
-                    "invoice",
-                    "The buyer's VAT number was checked for format and check digits only, not with VIES.",
-                )
+                label("vat_id_format_checked")
                 if invoice.buyer_vat_id_check == Invoice.VatIdCheck.FORMAT
-                else label(
-                    "invoice", "The buyer's tax number is printed as given; its format could not be checked."
-                )
+                else label("vat_id_unchecked")
             )
             document.paragraph(check, small=True)
         document.paragraph(
-            label("invoice", "French VAT applies in Monaco. Amounts in euros; dates in Monaco time."),
+            label("french_vat"),
             small=True,
         )
         return document.output()
@@ -241,7 +277,7 @@ def receipt_pdf(order: Order, *, language: str) -> bytes:
         document.heading(
             title=title,
             subtitle=order.number or "",
-            aside=_seller_lines(issuer, lambda context, message: pgettext(context, message)),
+            aside=_seller_lines(issuer, lambda key: str(LABELS[key])),
         )
         document.facts(
             [
@@ -301,3 +337,36 @@ def document_language(*, order: Order) -> str:
     """The language a customer's documents are printed in: theirs, else the order's."""
     language = (order.customer.language if order.customer_id and order.customer else "") or order.language
     return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+class DocumentNotSent(Exception):
+    """Why a document cannot be emailed, in the active language."""
+
+
+def document_email_send(*, document: Invoice, key: str) -> Notification:
+    """Email an invoice or credit note to the order's customer, the PDF attached.
+
+    `key` makes each request its own notice (a customer or an agent may ask again later).
+    """
+    order = document.order
+    user = order.customer
+    if user is None or getattr(user, "anonymised_at", None):
+        raise DocumentNotSent(_("This order has no customer account any more."))
+    if not user.email:
+        raise DocumentNotSent(_("There is no email address on the account: add one on the profile page."))
+    sent = notice_send(
+        user=user,
+        kind="invoice_document",
+        key=f"{document.number}:{key}",
+        context={
+            "document_number": document.number,
+            "document_kind": document.kind,
+            "order_number": order.number,
+            "receipt_url": settings.SITE_URL + reverse("billing:receipt", args=[order.number]),
+        },
+        email_only=True,
+        attachments=[Attachment(document.file_name, "application/pdf", invoice_pdf(document))],
+    )
+    if not sent:
+        raise DocumentNotSent(_("This document was just sent. Please check your inbox."))
+    return sent[0]

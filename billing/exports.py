@@ -21,7 +21,7 @@ from django.db.models import BigIntegerField, CharField, Count, F, Q, QuerySet, 
 from django.db.models.functions import Cast, Coalesce, NullIf, TruncDate, TruncSecond
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import Order, Refund
+from billing.models import Invoice, Order, Refund
 
 MONACO = ZoneInfo(getattr(settings, "DISPLAY_TIME_ZONE", "Europe/Monaco"))
 UTC = ZoneInfo("UTC")
@@ -67,6 +67,8 @@ COLUMNS = [
     ("status", _("Status")),
     ("refunded", _("Refunded amount")),
     ("refund_dates", _("Refund dates (UTC)")),
+    ("invoice", _("Invoice number")),
+    ("credit_notes", _("Credit note numbers")),
 ]
 MONEY_COLUMNS = {
     "list_price",
@@ -214,6 +216,23 @@ def _refund_dates(order_ids: list[int]) -> dict[int, str]:
     return {order_id: "; ".join(stamps) for order_id, stamps in dates.items()}
 
 
+def _documents(order_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Order id -> (invoice number, credit note numbers joined by "; "), for orders that have any."""
+    documents: dict[int, tuple[str, list[str]]] = {}
+    rows = (
+        Invoice.objects.filter(order_id__in=order_ids)
+        .order_by("issued_at", "id")
+        .values_list("order_id", "kind", "number")
+    )
+    for order_id, kind, number in rows:
+        _invoice, credit_notes = documents.setdefault(order_id, ("", []))
+        if kind == Invoice.Kind.INVOICE:
+            documents[order_id] = (number, credit_notes)
+        else:
+            credit_notes.append(number)
+    return {order_id: (invoice, "; ".join(notes)) for order_id, (invoice, notes) in documents.items()}
+
+
 def export_rows(export_filter: ExportFilter, *, as_decimal: bool = False) -> Iterator[list]:
     """One list of cells per order, in COLUMNS order. Text is neutralised against formula injection.
 
@@ -242,6 +261,9 @@ def _export_rows(export_filter: ExportFilter, *, as_decimal: bool) -> Iterator[l
     while chunk := list(islice(rows, CHUNK_SIZE)):
         refunded_ids = [row[0] for row in chunk if row[-1]]
         refund_dates = _refund_dates(refunded_ids) if refunded_ids else {}
+        # One indexed lookup per chunk: invoices exist only for the orders customers asked one for.
+        documents = _documents([row[0] for row in chunk])
+        no_documents = ("", "")
         for (
             order_id,
             number,
@@ -302,6 +324,7 @@ def _export_rows(export_filter: ExportFilter, *, as_decimal: bool) -> Iterator[l
                 status,
                 money(refunded),
                 refund_dates.get(order_id, ""),
+                *documents.get(order_id, no_documents),
             ]
 
 

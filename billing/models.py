@@ -486,6 +486,9 @@ class Invoice(AppendOnlyModel):
         verbose_name = _("invoice or credit note")
         verbose_name_plural = _("invoices and credit notes")
         ordering = ["-issued_at", "-id"]
+        # Nobody may add, change or delete one through the admin; support may send it again.
+        default_permissions = ("view",)
+        permissions = [("send_invoice", _("Can email an invoice or credit note to the customer"))]
         constraints = [
             models.UniqueConstraint(fields=["kind", "year", "sequence"], name="invoice_number_once"),
             # An order is invoiced once; credit notes correct that invoice.

@@ -131,3 +131,26 @@ def invoice_request(request: HttpRequest, number: str) -> HttpResponse:
     else:
         messages.success(request, _("Invoice %(number)s is ready.") % {"number": invoice.number})
     return redirect("billing:receipt", order.number)
+
+
+@login_required
+@require_POST
+def document_email(request: HttpRequest, number: str, document_number: str) -> HttpResponse:
+    order = _paid_order_for_user(request, number)
+    document = get_object_or_404(
+        Invoice.objects.select_related("order__customer"), order=order, number=document_number
+    )
+    if not ratelimit.consume(request, action="invoice_email", user=request.user):
+        messages.error(request, _("Too many emails in a short time. Please try again in an hour."))
+        return redirect("billing:receipt", order.number)
+    try:
+        documents.document_email_send(document=document, key=f"customer:{timezone.now().isoformat()}")
+    except documents.DocumentNotSent as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("%(number)s is on its way to %(email)s.")
+            % {"number": document.number, "email": request.user.email},
+        )
+    return redirect("billing:receipt", order.number)

@@ -8,7 +8,8 @@ from django.utils.translation import gettext as _
 
 from audit.services import StaffActionError, audit_record, object_snapshot
 from billing import services as billing_services
-from billing.models import Order, Wallet
+from billing.documents import DocumentNotSent, document_email_send
+from billing.models import Invoice, Order, Wallet
 from billing.services import BillingError, renewal_confirmation_send
 from billing.wallet import wallet_credit_goodwill
 from billing.webhooks import webhook_event_rerun
@@ -164,3 +165,20 @@ def staff_webhook_rerun(*, actor, event, reason: str):
         after=object_snapshot(event, EVENT_FIELDS),
     )
     return event
+
+
+@transaction.atomic
+def staff_invoice_resend(*, actor, document: Invoice, reason: str) -> Notification:
+    """Email an invoice or credit note to the customer again; the document itself never changes."""
+    try:
+        notice = document_email_send(document=document, key=f"staff:{actor.pk}:{timezone.now().isoformat()}")
+    except DocumentNotSent as error:
+        raise StaffActionError(str(error)) from error
+    audit_record(
+        actor=actor,
+        action="invoice_resend",
+        obj=document,
+        reason=reason,
+        after={"notification_id": notice.pk, "recipient": notice.recipient},
+    )
+    return notice

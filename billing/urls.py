@@ -17,6 +17,11 @@ urlpatterns = [
         receipt_views.document_pdf,
         name="document_pdf",
     ),
+    path(
+        "orders/<str:number>/documents/<str:document_number>/email/",
+        receipt_views.document_email,
+        name="document_email",
+    ),
     path("orders/<str:number>/demo-payment/", views.demo_checkout, name="demo_checkout"),
     path("wallet/", views.wallet, name="wallet"),
     path("cards/<int:card_id>/auto-renew/", views.auto_renew, name="auto_renew"),

@@ -44,3 +44,19 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient} ({self.channel})"
+
+
+class NotificationAttachment(models.Model):
+    """A file sent with an email notice (an invoice PDF): the bytes as they were when it was queued."""
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="attachments")
+    file_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("content type"), max_length=100)
+    content = models.BinaryField(_("content"))
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.file_name

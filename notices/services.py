@@ -5,7 +5,8 @@ The ground floor: every app may call these; this app imports none of them.
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -17,7 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from notices import sms
-from notices.models import Notification
+from notices.models import Notification, NotificationAttachment
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,20 @@ class NoticeDeliveryError(NoticeError):
     """The provider failed; worth another attempt later."""
 
 
-def _notice_channels(user: NoticeRecipient, *, always_email: bool) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class Attachment:
+    """A file for an email notice; stored with the notice, so a retry or a resend sends the same bytes."""
+
+    file_name: str
+    content_type: str
+    content: bytes
+
+
+def _notice_channels(
+    user: NoticeRecipient, *, always_email: bool, email_only: bool = False
+) -> list[tuple[str, str]]:
+    if email_only:
+        return [(Notification.Channel.EMAIL, user.email)] if user.email else []
     channels = []
     if user.email and (user.notify_email or always_email):
         channels.append((Notification.Channel.EMAIL, user.email))
@@ -66,7 +80,14 @@ def _notice_channels(user: NoticeRecipient, *, always_email: bool) -> list[tuple
 
 
 def notice_send(
-    *, user: NoticeRecipient, kind: str, key: str, context: dict, always_email: bool = False
+    *,
+    user: NoticeRecipient,
+    kind: str,
+    key: str,
+    context: dict,
+    always_email: bool = False,
+    email_only: bool = False,
+    attachments: Sequence[Attachment] = (),
 ) -> list[Notification]:
     """Queue one notice per channel the user chose. A repeated (kind, key) is skipped: at most once.
 
@@ -76,6 +97,9 @@ def notice_send(
     Templates: emails/<kind>.subject.txt, emails/<kind>.txt, emails/<kind>.html, sms/<kind>.txt.
     `context` is stored as JSON and rendered later by a worker in the user's language, so it holds
     ids and strings only. Returns the notices created by this call.
+
+    `email_only=True` sends by email alone, whatever the user chose (a document they asked for);
+    `attachments` go with the email only.
     """
     try:
         json.dumps(context)
@@ -84,7 +108,7 @@ def notice_send(
 
     created = []
     language = user.language or settings.LANGUAGE_CODE
-    for channel, recipient in _notice_channels(user, always_email=always_email):
+    for channel, recipient in _notice_channels(user, always_email=always_email, email_only=email_only):
         try:
             with transaction.atomic():
                 notification = Notification.objects.create(
@@ -98,6 +122,16 @@ def notice_send(
                 )
         except IntegrityError:
             continue  # already sent (or queued) on this channel
+        if channel == Notification.Channel.EMAIL:
+            NotificationAttachment.objects.bulk_create(
+                NotificationAttachment(
+                    notification=notification,
+                    file_name=attachment.file_name,
+                    content_type=attachment.content_type,
+                    content=attachment.content,
+                )
+                for attachment in attachments
+            )
         created.append(notification)
         _enqueue_delivery(notification.pk)
     return created
@@ -206,6 +240,8 @@ def notification_deliver(*, notification_id: int) -> bool:
                 to=[notification.recipient],
             )
             message.attach_alternative(rendered["html"], "text/html")
+            for attachment in notification.attachments.all():
+                message.attach(attachment.file_name, bytes(attachment.content), attachment.content_type)
             message.send()
     except (sms.SMSError, OSError) as error:  # smtplib errors are OSErrors
         Notification.objects.filter(pk=notification_id).update(claimed_until=None, last_error=str(error))
@@ -244,6 +280,7 @@ def notifications_erase_recipient(*, user: NoticeRecipient, keep: Iterable[Notif
     """
     kept = [notification.pk for notification in keep]
     notices = Notification.objects.filter(user_id=user.pk).exclude(pk__in=kept)
+    NotificationAttachment.objects.filter(notification__in=notices).delete()
     notices.filter(status=Notification.Status.PENDING).update(
         status=Notification.Status.FAILED, last_error="Account deleted before delivery."
     )

@@ -1,5 +1,6 @@
 """Finance pages: order export (streamed or as a background job) and the revenue report."""
 
+import io
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -24,6 +25,13 @@ from billing.exports import (
     orders_in_range,
     revenue_report,
     write_xlsx,
+)
+from billing.invoice_register import (
+    invoiced_orders_gross,
+    register_csv,
+    register_series,
+    register_totals,
+    register_xlsx,
 )
 from billing.models import Order
 from support import finance
@@ -283,6 +291,36 @@ def revenue(request: HttpRequest) -> HttpResponse:
                 "totals": report.total(),
                 "chart": revenue_chart(chart_days),
                 "revenue_statuses": [Order.Status(status).label for status in REVENUE_STATUSES],
+                "register_totals": register_totals(start=start, end=end),
+                "register_series": register_series(start=start, end=end),
+                "invoiced_orders": invoiced_orders_gross(start=start, end=end),
             }
         )
     return render(request, "finance/revenue.html", context)
+
+
+class InvoiceRegisterForm(RevenueForm):
+    format = forms.ChoiceField(choices=[("csv", "CSV"), ("xlsx", "XLSX")], required=False)
+
+
+@finance_required("support.finance_export")
+@require_GET
+def invoice_register(request: HttpRequest) -> HttpResponse:
+    """Every invoice and credit note issued in the Monaco days asked for, then totals per VAT rate."""
+    form = InvoiceRegisterForm(request.GET)
+    if not form.is_valid():
+        return redirect(f"{reverse('support:finance_revenue')}?{request.GET.urlencode()}")
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    file_format = form.cleaned_data.get("format") or "csv"
+    file_name = f"invoice-register-{start.isoformat()}-{end.isoformat()}.{file_format}"
+    if file_format == "xlsx":
+        buffer = io.BytesIO()
+        register_xlsx(start=start, end=end, target=buffer)
+        response: HttpResponse = HttpResponse(buffer.getvalue(), content_type=CONTENT_TYPES["xlsx"])
+    else:
+        response = StreamingHttpResponse(
+            register_csv(start=start, end=end), content_type=CONTENT_TYPES["csv"]
+        )
+    response["Content-Disposition"] = f'attachment; filename="{file_name}"'
+    response["Cache-Control"] = "private, no-store"
+    return response

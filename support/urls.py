@@ -13,4 +13,5 @@ urlpatterns = [
         "finance/export/<int:job_id>/download/", finance_views.export_download, name="finance_export_download"
     ),
     path("finance/revenue/", finance_views.revenue, name="finance_revenue"),
+    path("finance/invoice-register/", finance_views.invoice_register, name="finance_invoice_register"),
 ]

@@ -18,7 +18,9 @@ CHINESE_ADDRESS = "上海市浦东新区世纪大道 100 号 25 楼\n200120 上�
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 
 
-def paid_order(*, user, card, plan, now=None, payment_intent: str | None = None, method: str = "card") -> Order:
+def paid_order(
+    *, user, card, plan, now=None, payment_intent: str | None = None, method: str = "card"
+) -> Order:
     """An order paid (as Stripe or the demo would report it) and renewed by the eager worker."""
     now = now or timezone.now()
     order = order_create(user=user, plan=plan, card=card, now=now)
@@ -34,7 +36,9 @@ def chinese_buyer(**overrides) -> Buyer:
 
 
 def issue(order: Order, *, now=None, language: str = "zh-hans", buyer: Buyer | None = None) -> Invoice:
-    return invoice_issue(order=order, buyer=buyer or chinese_buyer(), language=language, now=now or timezone.now())
+    return invoice_issue(
+        order=order, buyer=buyer or chinese_buyer(), language=language, now=now or timezone.now()
+    )
 
 
 def pdf_text(content: bytes) -> str:
@@ -52,7 +56,19 @@ def render_first_page(content: bytes, name: str) -> Path | None:
     source = SCREENSHOTS / f"{name}.pdf"
     source.write_bytes(content)
     subprocess.run(
-        ["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(source), str(SCREENSHOTS / name)],
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "80",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            str(source),
+            str(SCREENSHOTS / name),
+        ],
         check=True,
         capture_output=True,
         timeout=60,
