@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from fpdf import FPDF, FontFace
-from fpdf.enums import Align, TableBordersLayout, WrapMode, XPos, YPos
+from fpdf.enums import Align, TableBordersLayout, XPos, YPos
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 REGULAR = FONTS / "NotoSansCJKsc-Regular-subset.ttf"
@@ -141,7 +141,6 @@ class PdfDocument:
                 align=Align.R,
                 new_x=XPos.LMARGIN,
                 new_y=YPos.NEXT,
-                wrapmode=WrapMode.CHAR,
             )
         self.pdf.set_y(max(left_bottom, self.pdf.get_y()) + 4)
         self.rule()
@@ -174,37 +173,27 @@ class PdfDocument:
                     clean_text(line),
                     new_x=XPos.LEFT,
                     new_y=YPos.NEXT,
-                    wrapmode=WrapMode.CHAR,
                 )
             bottom = max(bottom, self.pdf.get_y())
         self.pdf.set_xy(MARGIN, bottom + 5)
 
-    def facts(self, rows: Sequence[tuple[str, str]]) -> None:
-        """Label / value pairs in two columns of pairs."""
-        label_width, value_width = self.width * 0.2, self.width * 0.3
-        for start in range(0, len(rows), 2):
-            pair = rows[start : start + 2]
-            y = self.pdf.get_y()
-            bottom = y
-            for index, (label, value) in enumerate(pair):
-                x = MARGIN + index * (label_width + value_width)
-                self.pdf.set_xy(x, y)
-                self._font(size=8, color=MUTED)
-                self.pdf.multi_cell(label_width - 2, 4.2, clean_text(label), new_x=XPos.RIGHT, new_y=YPos.TOP)
-                label_bottom = self.pdf.get_y()
-                self.pdf.set_xy(x + label_width, y)
-                self._font(size=9)
-                self.pdf.multi_cell(
-                    value_width - 3,
-                    4.2,
-                    clean_text(value),
-                    new_x=XPos.LEFT,
-                    new_y=YPos.NEXT,
-                    wrapmode=WrapMode.CHAR,
-                )
-                bottom = max(bottom, self.pdf.get_y(), label_bottom)
-            self.pdf.set_xy(MARGIN, bottom + 1.5)
-        self.pdf.ln(3)
+    def facts(self, rows: Sequence[tuple[str, str]], *, per_row: int = 3) -> None:
+        """Label / value pairs in a grid: the small grey label above its value."""
+        gap = 4
+        width = (self.width - gap * (per_row - 1)) / per_row
+        for start in range(0, len(rows), per_row):
+            top = self.pdf.get_y()
+            bottom = top
+            for index, (label, value) in enumerate(rows[start : start + per_row]):
+                x = MARGIN + index * (width + gap)
+                self.pdf.set_xy(x, top)
+                self._font(size=7.5, color=MUTED)
+                self.pdf.multi_cell(width, 3.6, clean_text(label), new_x=XPos.LEFT, new_y=YPos.NEXT)
+                self._font(size=9.5)
+                self.pdf.multi_cell(width, 4.8, clean_text(value), new_x=XPos.LEFT, new_y=YPos.NEXT)
+                bottom = max(bottom, self.pdf.get_y())
+            self.pdf.set_xy(MARGIN, bottom + 2.5)
+        self.pdf.ln(2)
 
     def table(
         self, *, headings: Sequence[Cell], rows: Sequence[Sequence[Cell]], widths: Sequence[float]
@@ -219,7 +208,6 @@ class PdfDocument:
             headings_style=FontFace(emphasis="BOLD", color=INK, fill_color=WASH, size_pt=8),
             line_height=4.6,
             padding=(1.6, 1.8),
-            wrapmode=WrapMode.CHAR,
             text_align=tuple(cell.align for cell in headings),
             v_align="TOP",
         ) as table:

@@ -35,7 +35,10 @@ def test_the_receipt_offers_an_invoice_until_the_window_closes(owner_client, ord
     assert "VIES" in page.content.decode()  # says plainly the number is not looked up there
 
 
-def test_a_chinese_company_gets_a_numbered_invoice_with_its_name_in_the_pdf(owner_client, order):
+@pytest.mark.usefixtures("compiled_translations")
+def test_a_chinese_company_gets_a_numbered_invoice_with_its_name_in_the_pdf(owner, owner_client, order):
+    owner.language = "zh-hans"
+    owner.save(update_fields=["language"])
     response = _request(owner_client, order)
 
     assert response.status_code == 302
@@ -56,7 +59,10 @@ def test_a_chinese_company_gets_a_numbered_invoice_with_its_name_in_the_pdf(owne
     text = pdf_text(pdf.content)
     assert CHINESE_COMPANY in text
     assert invoice.number in text
-    assert "Facture" in text  # the legal label in French beside the customer's language
+    assert invoice.language == "zh-hans"
+    assert "发票/Facture" in text  # the customer's language, the legal label in French beside it
+    assert "开具日期/Dated'émission" in text
+    assert "含税总额/TotalTTC" in text
     render_first_page(pdf.content, "invoice-chinese-company")
 
 
