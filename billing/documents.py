@@ -60,6 +60,8 @@ LABELS = {
     "vat_id_unchecked": pgettext_lazy(
         "invoice", "The buyer's tax number is printed as given; its format could not be checked."
     ),
+    "reason_refund": pgettext_lazy("invoice", "Refund"),
+    "reason_withdrawal": pgettext_lazy("invoice", "Withdrawal from the purchase"),
     "french_vat": pgettext_lazy(
         "invoice", "French VAT applies in Monaco. Amounts in euros; dates in Monaco time."
     ),
@@ -183,10 +185,8 @@ def invoice_pdf(invoice: Invoice, *, specimen: bool = False) -> bytes:
 
         rate = f"{invoice.vat_percent} %"
         if credit:
-            reason = (
-                _("Withdrawal from the purchase")
-                if invoice.reason == Invoice.Reason.WITHDRAWAL
-                else _("Refund")
+            reason = label(
+                "reason_withdrawal" if invoice.reason == Invoice.Reason.WITHDRAWAL else "reason_refund"
             )
             rows = [
                 [

@@ -137,7 +137,7 @@ def invoice_issue(*, order: Order, buyer: Buyer, language: str, now: datetime) -
     if language not in dict(settings.LANGUAGES):
         language = settings.LANGUAGE_CODE
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("card").get(pk=order.pk)
+        order = Order.objects.select_for_update(of=("self",)).select_related("card").get(pk=order.pk)
         refusal = invoice_refusal(order=order, now=now)
         if refusal:
             raise InvoiceRefused(refusal)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing import stripe_client
 from billing.errors import BillingError
+from billing.invoicing import credit_note_issue
 from billing.models import AutoRenewal, Order, Refund, WalletEntry, order_number_for
 from billing.selectors import PAID_STATUSES, order_quote, promotion_find
 from billing.wallet import wallet_locked, wallet_move, wallet_return_for_order
@@ -664,6 +665,8 @@ def order_refund_record(
             )
             refund.data_reversed_bytes = -entry.data_delta
             refund.save(update_fields=["data_reversed_bytes"])
+        # An invoiced order gets its credit note in the same transaction (billing.invoicing).
+        credit_note_issue(refund=refund, now=now)
     return refund
 
 

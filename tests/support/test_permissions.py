@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from audit.services import audit_record
+from billing.invoicing import Buyer, invoice_issue
 from billing.models import AutoRenewal, Refund, Wallet, WalletEntry, WebhookEvent
 from notices.models import Notification
 from plans.models import Promotion
@@ -40,6 +41,7 @@ SUPPORT_VIEWS = {
     "billing.walletentry",
     "billing.autorenewal",
     "audit.auditentry",
+    "billing.invoice",
     "support.ticket",
     "support.ticketmessage",
 }
@@ -52,6 +54,7 @@ FINANCE_VIEWS = {
     "billing.refund",
     "billing.wallet",
     "billing.walletentry",
+    "billing.invoice",
 }
 # Staff actions: (admin url name, object key, action) — support only.
 STAFF_ACTIONS = [
@@ -64,6 +67,7 @@ STAFF_ACTIONS = [
     ("billing_webhookevent", "event", "rerun"),
     ("billing_wallet", "wallet", "goodwill"),
     ("accounts_user", "customer", "goodwill"),
+    ("billing_invoice", "billing.invoice", "resend"),
 ]
 ROLES = ["support", "finance", "customer", "anonymous"]
 
@@ -119,6 +123,12 @@ def objects(db):
         ),
         "billing.autorenewal": AutoRenewal.objects.create(card=card, user=customer, plan=order.plan),
         "audit.auditentry": audit_record(actor=None, action="x", obj=customer),
+        "billing.invoice": invoice_issue(
+            order=order,
+            buyer=Buyer(name="Rossi Srl", address="Via Roma 1", country="IT"),
+            language="en",
+            now=order.paid_at + timedelta(hours=1),
+        ),
         "support.ticket": ticket,
         "support.ticketmessage": TicketMessage.objects.create(ticket=ticket, body="hello"),
         "support.exportjob": ExportJob.objects.create(
