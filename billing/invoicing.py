@@ -120,10 +120,10 @@ def vat_included(gross_cents: int, rate_bp: int) -> int:
     return vat_cents_of(gross_cents, rate_bp)
 
 
-def _description(order: Order, language: str) -> str:
+def invoice_description(order: Order, language: str) -> str:
     with translation.override(language):
         data = format_gb(order.total_bytes)
-        card = order.card.iccid if order.card_id else _("new eSIM")
+        card = order.card.iccid if order.card else _("new eSIM")
         return _("Mobile data plan %(plan)s: %(data)s, %(period)s, card %(card)s") % {
             "plan": order.plan_name,
             "data": data,
@@ -164,7 +164,7 @@ def invoice_issue(*, order: Order, buyer: Buyer, language: str, now: datetime) -
             buyer_vat_id=buyer.vat_id,
             buyer_vat_id_check=buyer.vat_id_check,
             buyer_email=buyer.email,
-            description=_description(order, language)[:300],
+            description=invoice_description(order, language)[:300],
             quantity=1,
             supplied_at=order.paid_at,
             payment_method=order.payment_method_type,

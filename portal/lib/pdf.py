@@ -22,6 +22,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
+from fontTools.ttLib import TTFont
 from fpdf import FPDF, FontFace
 from fpdf.enums import Align, TableBordersLayout, XPos, YPos
 
@@ -29,7 +30,6 @@ FONTS = Path(__file__).resolve().parent / "fonts"
 REGULAR = FONTS / "NotoSansCJKsc-Regular-subset.ttf"
 BOLD = FONTS / "NotoSansCJKsc-Bold-subset.ttf"
 FAMILY = "PortalSans"
-BOLD_FALLBACK = "PortalSansRegular"
 
 INK = (23, 31, 42)
 MUTED = (92, 102, 117)
@@ -55,12 +55,10 @@ def clean_text(value: str) -> str:
     ).strip()
 
 
-@lru_cache(maxsize=1)
-def font_codepoints() -> frozenset[int]:
-    """Every character the regular face can draw (for tests and for refusing what cannot print)."""
-    from fontTools.ttLib import TTFont
-
-    return frozenset(TTFont(REGULAR, lazy=True).getBestCmap())
+@lru_cache(maxsize=2)
+def font_codepoints(path: Path = REGULAR) -> frozenset[int]:
+    """Every character a face can draw (the regular one by default: what can print at all)."""
+    return frozenset(TTFont(path, lazy=True).getBestCmap())
 
 
 def unprintable_characters(value: str) -> set[str]:
@@ -90,9 +88,6 @@ class PdfDocument:
         pdf.set_auto_page_break(auto=True, margin=18)
         pdf.add_font(FAMILY, "", REGULAR)
         pdf.add_font(FAMILY, "B", BOLD)
-        pdf.add_font(BOLD_FALLBACK, "", REGULAR)
-        # A bold label with a character outside the bold subset is drawn in the regular face.
-        pdf.set_fallback_fonts([BOLD_FALLBACK], exact_match=False)
         pdf.set_title(clean_text(title))
         pdf.set_author(clean_text(author))
         pdf.set_creator(clean_text(author))
@@ -107,13 +102,20 @@ class PdfDocument:
     def width(self) -> float:
         return self.pdf.epw
 
-    def _font(self, *, size: float, bold: bool = False, color=INK) -> None:
+    @staticmethod
+    def _bold_can_draw(text: str) -> bool:
+        # The bold face holds Latin and GB 2312 only: text with a rarer character stays regular.
+        return set(map(ord, text)) - {10} <= font_codepoints(BOLD)
+
+    def _font(self, *, size: float, bold: bool = False, color=INK, text: str = "") -> None:
+        if bold and text and not self._bold_can_draw(clean_text(text).upper()):
+            bold = False
         self.pdf.set_font(FAMILY, "B" if bold else "", size)
         self.pdf.set_text_color(*color)
 
     def banner(self, text: str) -> None:
         """A coloured strip across the top, e.g. "SPECIMEN" on a sample document."""
-        self._font(size=9, bold=True, color=(255, 255, 255))
+        self._font(size=9, bold=True, color=(255, 255, 255), text=text)
         self.pdf.set_fill_color(180, 35, 24)
         self.pdf.multi_cell(
             0, 6, clean_text(text), align=Align.C, fill=True, new_x=XPos.LMARGIN, new_y=YPos.NEXT
@@ -125,14 +127,16 @@ class PdfDocument:
         """Document title and number on the left, the issuer's block on the right."""
         top = self.pdf.get_y()
         left_width = self.width * 0.52
-        self._font(size=18, bold=True, color=ACCENT)
+        self._font(size=18, bold=True, color=ACCENT, text=title)
         self.pdf.multi_cell(left_width, 8, clean_text(title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self._font(size=11, bold=True)
+        self._font(size=11, bold=True, text=subtitle)
         self.pdf.multi_cell(left_width, 6, clean_text(subtitle), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         left_bottom = self.pdf.get_y()
         self.pdf.set_xy(MARGIN + left_width + 4, top)
         for index, line in enumerate(aside):
-            self._font(size=9 if index else 10, bold=index == 0, color=INK if index == 0 else MUTED)
+            self._font(
+                size=9 if index else 10, bold=index == 0, color=INK if index == 0 else MUTED, text=line
+            )
             self.pdf.set_x(MARGIN + left_width + 4)
             self.pdf.multi_cell(
                 self.width - left_width - 4,
@@ -161,12 +165,12 @@ class PdfDocument:
         for index, (label, lines) in enumerate(blocks):
             x = MARGIN + index * (block_width + gap)
             self.pdf.set_xy(x, top)
-            self._font(size=7.5, bold=True, color=MUTED)
+            self._font(size=7.5, bold=True, color=MUTED, text=label)
             self.pdf.multi_cell(block_width, 4, clean_text(label).upper(), new_x=XPos.LEFT, new_y=YPos.NEXT)
             self.pdf.ln(0.8)
             for line_number, line in enumerate(lines):
                 self.pdf.set_x(x)
-                self._font(size=10 if line_number == 0 else 9, bold=line_number == 0)
+                self._font(size=10 if line_number == 0 else 9, bold=line_number == 0, text=line)
                 self.pdf.multi_cell(
                     block_width,
                     4.8,
@@ -205,7 +209,12 @@ class PdfDocument:
             col_widths=tuple(widths),
             width=self.width,
             borders_layout=TableBordersLayout.HORIZONTAL_LINES,
-            headings_style=FontFace(emphasis="BOLD", color=INK, fill_color=WASH, size_pt=8),
+            headings_style=FontFace(
+                emphasis="BOLD" if all(self._bold_can_draw(cell.text) for cell in headings) else None,
+                color=INK,
+                fill_color=WASH,
+                size_pt=8,
+            ),
             line_height=4.6,
             padding=(1.6, 1.8),
             text_align=tuple(cell.align for cell in headings),
@@ -217,7 +226,9 @@ class PdfDocument:
             for row in rows:
                 table_row = table.row()
                 for cell in row:
-                    style = FontFace(emphasis="BOLD") if cell.bold else None
+                    style = (
+                        FontFace(emphasis="BOLD") if cell.bold and self._bold_can_draw(cell.text) else None
+                    )
                     table_row.cell(clean_text(cell.text), align=Align.coerce(cell.align), style=style)
         self.pdf.ln(3)
 
@@ -231,17 +242,17 @@ class PdfDocument:
                 self.pdf.set_fill_color(*WASH)
                 self.pdf.rect(x, y, label_width + amount_width, 7.5, style="F")
             self.pdf.set_xy(x + 2, y + (1.2 if strong else 0.4))
-            self._font(size=10 if strong else 9, bold=strong, color=INK if strong else MUTED)
+            self._font(size=10 if strong else 9, bold=strong, color=INK if strong else MUTED, text=label)
             self.pdf.multi_cell(label_width - 2, 5, clean_text(label), new_x=XPos.RIGHT, new_y=YPos.TOP)
             label_bottom = self.pdf.get_y()
             self.pdf.set_xy(x + label_width, y + (1.2 if strong else 0.4))
-            self._font(size=10 if strong else 9, bold=strong)
+            self._font(size=10 if strong else 9, bold=strong, text=amount)
             self.pdf.cell(amount_width - 2, 5, clean_text(amount), align=Align.R)
             self.pdf.set_xy(MARGIN, max(label_bottom, y + (7.5 if strong else 5.6)) + (1.5 if strong else 0))
         self.pdf.ln(3)
 
     def paragraph(self, text: str, *, small: bool = False, bold: bool = False) -> None:
-        self._font(size=7.8 if small else 9, bold=bold, color=MUTED if small else INK)
+        self._font(size=7.8 if small else 9, bold=bold, color=MUTED if small else INK, text=text)
         self.pdf.multi_cell(0, 3.9 if small else 4.6, clean_text(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.pdf.ln(1.5)
 

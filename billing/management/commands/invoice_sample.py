@@ -6,8 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from billing.documents import invoice_pdf
-from billing.invoicing import seller, vat_included
+from billing.invoicing import invoice_description, seller, vat_included
 from billing.models import Invoice, Order, Refund
+from usage.models import Card
 
 GB = 1_000_000_000
 
@@ -32,6 +33,7 @@ def sample_documents(*, language: str) -> tuple[Invoice, Invoice]:
         payment_method_type="alipay",
         paid_at=paid_at,
     )
+    order.card = Card(iccid="8937701234567890128")
     issuer = seller()
     gross = order.paid_cents
     vat = vat_included(gross, order.vat_rate_bp)
@@ -45,7 +47,7 @@ def sample_documents(*, language: str) -> tuple[Invoice, Invoice]:
         "buyer_name": "上海蓝海旅行科技有限公司",
         "buyer_address": "上海市浦东新区世纪大道 100 号 25 楼\n200120 上海",
         "buyer_country": "CN",
-        "description": "Mobile data plan Week 5 GB: 5.0 GB, week, card 8937701234567890128",
+        "description": invoice_description(order, language),
         "supplied_at": paid_at,
         "currency": "EUR",
         "vat_rate_bp": 2000,

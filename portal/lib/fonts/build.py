@@ -96,11 +96,9 @@ def cff_to_truetype(font: TTFont) -> None:
         (len(glyph.components) for glyph in glyphs.values() if hasattr(glyph, "components")), default=0
     )
     maxp.compile(font)
-    post = font["post"]
-    post.formatType = 2.0
-    post.extraNames = []
-    post.mapping = {}
-    post.glyphOrder = glyph_order
+    # No glyph names (post format 3): PDF embedding needs none, and reading 20,000 names back
+    # cost a tenth of a second per document.
+    font["post"].formatType = 3.0
     font.sfntVersion = "\x00\x01\x00\x00"
 
 
