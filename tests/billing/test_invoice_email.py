@@ -4,7 +4,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from support.models import AuditEntry
+from audit.models import AuditEntry
 from tests.billing.invoice_helpers import CHINESE_COMPANY, issue, paid_order, pdf_text
 from tests.support.factories import ensure_staff_groups, staff_user
 
