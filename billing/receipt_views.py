@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from billing import documents, invoicing, selectors
 from billing.forms import InvoiceRequestForm
@@ -104,9 +104,11 @@ def document_pdf(request: HttpRequest, number: str, document_number: str) -> Htt
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def invoice_request(request: HttpRequest, number: str) -> HttpResponse:
     order = _paid_order_for_user(request, number)
+    if request.method == "GET":  # a reload after a post, or a bookmark: the form is on the receipt
+        return redirect("billing:receipt", order.number)
     form = InvoiceRequestForm(request.POST)
     if not form.is_valid():
         return _receipt(request, order, form=form, status=400)
@@ -134,12 +136,14 @@ def invoice_request(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def document_email(request: HttpRequest, number: str, document_number: str) -> HttpResponse:
     order = _paid_order_for_user(request, number)
     document = get_object_or_404(
         Invoice.objects.select_related("order__customer"), order=order, number=document_number
     )
+    if request.method == "GET":
+        return redirect("billing:receipt", order.number)
     if not ratelimit.consume(request, action="invoice_email", user=request.user):
         messages.error(request, _("Too many emails in a short time. Please try again in an hour."))
         return redirect("billing:receipt", order.number)
