@@ -62,5 +62,5 @@ def test_support_resends_it_from_the_admin_with_a_reason_and_it_is_audited(clien
     assert response.status_code == 302
     [message] = mail.outbox
     assert message.attachments[0][0] == f"{invoice.number}.pdf"
-    entry = AuditEntry.objects.get(action="invoice.resend")
+    entry = AuditEntry.objects.get(action="invoice_resend")
     assert (entry.actor, entry.reason) == (agent, "Customer lost the email")
