@@ -21,7 +21,17 @@ from audit.admin_mixins import (
 from billing import staff_actions
 from billing.documents import signed_money
 from billing.forms import GoodwillForm
-from billing.models import AutoRenewal, Invoice, Order, Refund, Wallet, WalletEntry, WebhookEvent
+from billing.models import (
+    AutoRenewal,
+    Invoice,
+    Order,
+    Refund,
+    StartNowRequest,
+    Wallet,
+    WalletEntry,
+    WebhookEvent,
+    Withdrawal,
+)
 from billing.selectors import STUCK_AFTER, order_renewal_state
 from portal.lib.money import euros_to_cents
 from usage.display import format_gb, format_monaco_datetime, format_money
@@ -196,6 +206,36 @@ class DocumentInline(ReadOnlyInline):
         return signed_money(document.gross_cents, document.currency)
 
 
+class StartNowInline(ReadOnlyInline):
+    model = StartNowRequest
+    fk_name = "order"
+    fields = ("requested_at", "language", "text")
+    readonly_fields = fields
+    verbose_name = _("request to start at once")
+    verbose_name_plural = _("request to start at once (agreed at checkout)")
+
+
+class WithdrawalInline(ReadOnlyInline):
+    model = Withdrawal
+    fk_name = "order"
+    fields = ("requested_at", "refund", "to_method", "to_wallet", "acknowledged_on", "refund_error")
+    readonly_fields = fields
+    verbose_name = _("withdrawal by the customer")
+    verbose_name_plural = _("withdrawal by the customer")
+
+    @admin.display(description=_("refund"))
+    def refund(self, withdrawal):
+        return format_money(withdrawal.refund_cents, withdrawal.order.currency)
+
+    @admin.display(description=_("to the payment method"))
+    def to_method(self, withdrawal):
+        return format_money(withdrawal.to_method_cents, withdrawal.order.currency)
+
+    @admin.display(description=_("to account credit"))
+    def to_wallet(self, withdrawal):
+        return format_money(withdrawal.to_wallet_cents, withdrawal.order.currency)
+
+
 @admin.register(Order)
 class OrderAdmin(StaffActionsAdmin, ReadOnlyAdmin):
     list_display = (
@@ -223,7 +263,7 @@ class OrderAdmin(StaffActionsAdmin, ReadOnlyAdmin):
     )
     list_select_related = ("customer", "card")
     date_hierarchy = "created_at"
-    inlines = (RefundInline, DocumentInline)
+    inlines = (RefundInline, DocumentInline, StartNowInline, WithdrawalInline)
     fieldsets = (
         (
             None,
@@ -631,3 +671,31 @@ class InvoiceAdmin(StaffActionsAdmin, ReadOnlyAdmin):
     @admin.display(description=_("total (VAT included)"))
     def gross(self, document):
         return signed_money(document.gross_cents, document.currency)
+
+
+@admin.register(Withdrawal)
+class WithdrawalAdmin(ReadOnlyAdmin):
+    """Customers' withdrawals from purchases (Art. 11a): support sees them as such, never edits them."""
+
+    list_display = ("requested", "order", "refund", "shares", "acknowledged_on", "refund_error")
+    list_filter = ("requested_at", "acknowledged_on")
+    search_fields = ("order__number", "order__customer__email", "order__customer__phone")
+    list_select_related = ("order",)
+    date_hierarchy = "requested_at"
+    fields = (
+        "order", "user", "requested", "data_unused_bp", "time_unused_bp", "refund", "to_method_cents",
+        "to_wallet_cents", "method_refund", "wallet_refund", "refund_error", "acknowledged_on",
+    )  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description=_("received at"), ordering="requested_at")
+    def requested(self, withdrawal):
+        return format_monaco_datetime(withdrawal.requested_at)
+
+    @admin.display(description=_("refund"))
+    def refund(self, withdrawal):
+        return format_money(withdrawal.refund_cents, withdrawal.order.currency)
+
+    @admin.display(description=_("unused data / validity"))
+    def shares(self, withdrawal):
+        return f"{withdrawal.data_unused_bp / 100:.1f} % / {withdrawal.time_unused_bp / 100:.1f} %"

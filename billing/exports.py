@@ -21,7 +21,7 @@ from django.db.models import BigIntegerField, CharField, Count, F, Q, QuerySet, 
 from django.db.models.functions import Cast, Coalesce, NullIf, TruncDate, TruncSecond
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import Invoice, Order, Refund
+from billing.models import Invoice, Order, Refund, Withdrawal
 
 MONACO = ZoneInfo(getattr(settings, "DISPLAY_TIME_ZONE", "Europe/Monaco"))
 UTC = ZoneInfo("UTC")
@@ -69,6 +69,7 @@ COLUMNS = [
     ("refund_dates", _("Refund dates (UTC)")),
     ("invoice", _("Invoice number")),
     ("credit_notes", _("Credit note numbers")),
+    ("withdrawn", _("Withdrawn by the customer (UTC)")),
 ]
 MONEY_COLUMNS = {
     "list_price",
@@ -233,6 +234,16 @@ def _documents(order_ids: list[int]) -> dict[int, tuple[str, str]]:
     return {order_id: (invoice, "; ".join(notes)) for order_id, (invoice, notes) in documents.items()}
 
 
+def _withdrawals(order_ids: list[int]) -> dict[int, str]:
+    """Order id -> when the customer withdrew from it (UTC), for orders withdrawn from."""
+    rows = (
+        Withdrawal.objects.filter(order_id__in=order_ids)
+        .annotate(requested_utc=_wall_clock_text("requested_at", UTC))
+        .values_list("order_id", "requested_utc")
+    )
+    return dict(rows)
+
+
 def export_rows(export_filter: ExportFilter, *, as_decimal: bool = False) -> Iterator[list]:
     """One list of cells per order, in COLUMNS order. Text is neutralised against formula injection.
 
@@ -264,6 +275,7 @@ def _export_rows(export_filter: ExportFilter, *, as_decimal: bool) -> Iterator[l
         # One indexed lookup per chunk: invoices exist only for the orders customers asked one for.
         documents = _documents([row[0] for row in chunk])
         no_documents = ("", "")
+        withdrawals = _withdrawals([row[0] for row in chunk])
         for (
             order_id,
             number,
@@ -325,6 +337,7 @@ def _export_rows(export_filter: ExportFilter, *, as_decimal: bool) -> Iterator[l
                 money(refunded),
                 refund_dates.get(order_id, ""),
                 *documents.get(order_id, no_documents),
+                withdrawals.get(order_id, ""),
             ]
 
 

@@ -24,6 +24,13 @@ class CheckoutForm(forms.Form):
         ),
     )
     apply_wallet = forms.BooleanField(label=_("Use my account credit"), required=False)
+    # Required to pay (the view checks it on POST only: "Update the price" submits the form too).
+    start_now = forms.BooleanField(
+        label=_(
+            "I ask for my plan to start now, as described above, and accept what it means if I withdraw."
+        ),
+        required=False,
+    )
 
 
 class AutoRenewalForm(forms.Form):

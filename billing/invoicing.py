@@ -28,7 +28,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from billing.exports import vat_cents_of
-from billing.models import DocumentSequence, Invoice, Order, Refund
+from billing.models import DocumentSequence, Invoice, Order, Refund, Withdrawal
 from usage.display import format_gb, monaco_zone
 
 SERIES_PREFIX = {Invoice.Kind.INVOICE: "F", Invoice.Kind.CREDIT_NOTE: "AV"}
@@ -187,9 +187,7 @@ def refunds_to_credit(*, order: Order):
     return Refund.objects.filter(order=order, credit_note__isnull=True).order_by("created_at", "id")
 
 
-def credit_note_issue(
-    *, refund: Refund, now: datetime, reason: str = Invoice.Reason.REFUND
-) -> Invoice | None:
+def credit_note_issue(*, refund: Refund, now: datetime) -> Invoice | None:
     """The credit note for a refund of an invoiced order; None when the order has no invoice.
 
     Called in the transaction that makes the refund count; a repeat finds the note and returns it.
@@ -202,12 +200,15 @@ def credit_note_issue(
         invoice = Invoice.objects.filter(order_id=refund.order_id, kind=Invoice.Kind.INVOICE).first()
         if invoice is None:
             return None
-        return _credit_note_write(invoice=invoice, refund=refund, now=now, reason=reason)
+        return _credit_note_write(invoice=invoice, refund=refund, now=now)
 
 
-def _credit_note_write(
-    *, invoice: Invoice, refund: Refund, now: datetime, reason: str = Invoice.Reason.REFUND
-) -> Invoice:
+def _credit_note_write(*, invoice: Invoice, refund: Refund, now: datetime) -> Invoice:
+    # A refund asked for with or after the customer's withdrawal is the withdrawal's refund.
+    withdrawn = Withdrawal.objects.filter(
+        order_id=invoice.order_id, requested_at__lte=refund.created_at
+    ).exists()
+    reason = Invoice.Reason.WITHDRAWAL if withdrawn else Invoice.Reason.REFUND
     credited = Invoice.objects.filter(corrects=invoice).aggregate(
         gross=Sum("gross_cents"), vat=Sum("vat_cents")
     )

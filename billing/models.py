@@ -522,3 +522,82 @@ class Invoice(AppendOnlyModel):
     @property
     def file_name(self) -> str:
         return f"{self.number}.pdf"
+
+
+# --- The EU withdrawal function (billing/withdrawal.py) ------------------------------------------
+
+
+class StartNowRequest(models.Model):
+    """The customer's express request at checkout that the plan start before the withdrawal period
+    ends, with the wording they agreed to, as shown (Directive 2011/83/EU Art. 7(3) and 14(3))."""
+
+    order = models.OneToOneField(
+        Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="start_now_request"
+    )
+    language = models.CharField(_("language"), max_length=10)
+    text = models.TextField(_("wording agreed to"))
+    requested_at = models.DateTimeField(_("asked at"))
+
+    class Meta:
+        verbose_name = _("request to start at once")
+        verbose_name_plural = _("requests to start at once")
+
+    def __str__(self) -> str:
+        return f"{self.order} {self.requested_at:%Y-%m-%d %H:%M}"
+
+
+class Withdrawal(models.Model):
+    """A customer withdrew from a purchase (Art. 11a): when, what was still unused, what came back."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        SMS = "sms", _("SMS")
+
+    order = models.OneToOneField(
+        Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="withdrawal"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("received at"), db_index=True)
+    # Shares in basis points (10000 = all of it), as measured when the customer confirmed.
+    data_unused_bp = models.PositiveIntegerField(_("data not used (basis points)"))
+    time_unused_bp = models.PositiveIntegerField(_("validity not used (basis points)"))
+    refund_cents = models.PositiveIntegerField(_("refund (cents)"))
+    to_method_cents = models.PositiveIntegerField(_("to the payment method (cents)"), default=0)
+    to_wallet_cents = models.PositiveIntegerField(_("to account credit (cents)"), default=0)
+    method_refund = models.OneToOneField(
+        Refund, verbose_name=_("refund to the payment method"), on_delete=models.PROTECT,
+        null=True, blank=True, related_name="+",
+    )  # fmt: skip
+    wallet_refund = models.OneToOneField(
+        Refund, verbose_name=_("refund to account credit"), on_delete=models.PROTECT,
+        null=True, blank=True, related_name="+",
+    )  # fmt: skip
+    refund_error = models.TextField(_("refund problem"), blank=True)
+    # Channels the acknowledgement went out on ("email", "sms" or "email,sms").
+    acknowledged_on = models.CharField(_("acknowledged by"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("withdrawal")
+        verbose_name_plural = _("withdrawals")
+        ordering = ["-requested_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(refund_cents=models.F("to_method_cents") + models.F("to_wallet_cents")),
+                name="withdrawal_refund_adds_up",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} {self.requested_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def acknowledged_channels_label(self) -> str:
+        channels = [channel for channel in self.acknowledged_on.split(",") if channel in self.Channel.values]
+        return ", ".join(str(self.Channel(channel).label) for channel in channels)

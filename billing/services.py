@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from billing import stripe_client
 from billing.errors import BillingError
 from billing.invoicing import credit_note_issue
-from billing.models import AutoRenewal, Order, Refund, WalletEntry, order_number_for
+from billing.models import AutoRenewal, Order, Refund, StartNowRequest, WalletEntry, order_number_for
 from billing.selectors import PAID_STATUSES, order_quote, promotion_find
 from billing.wallet import wallet_locked, wallet_move, wallet_return_for_order
 from notices.services import notice_send
@@ -116,10 +116,14 @@ def order_create(
     apply_wallet: bool = False,
     origin: str = Order.Origin.CUSTOMER,
     save_payment_method: bool = False,
+    start_now_text: str = "",
+    start_now_language: str = "",
 ) -> Order:
     """A pending order priced from the server's plan; paid at once if credit and discount cover it.
 
     Raises BillingError or PromotionInvalid (with a message for the customer) and creates nothing.
+    `start_now_text` is the wording of the customer's request to start at once (billing.withdrawal),
+    kept with the order.
     """
     if not plan.is_active:
         raise BillingError(_("This plan is no longer on sale. Please choose another one."))
@@ -166,6 +170,13 @@ def order_create(
         )
         order.number = order_number_for(order_id=order.pk, year=now.year)
         order.save(update_fields=["number"])
+        if start_now_text:
+            StartNowRequest.objects.create(
+                order=order,
+                language=start_now_language or order.language,
+                text=start_now_text,
+                requested_at=now,
+            )
         if order.wallet_applied_cents:
             wallet_move(
                 user=user,

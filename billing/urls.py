@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing import receipt_views, views
+from billing import receipt_views, views, withdrawal_views
 
 app_name = "billing"
 urlpatterns = [
@@ -22,6 +22,7 @@ urlpatterns = [
         receipt_views.document_email,
         name="document_email",
     ),
+    path("orders/<str:number>/withdraw/", withdrawal_views.withdraw, name="withdraw"),
     path("orders/<str:number>/demo-payment/", views.demo_checkout, name="demo_checkout"),
     path("wallet/", views.wallet, name="wallet"),
     path("cards/<int:card_id>/auto-renew/", views.auto_renew, name="auto_renew"),

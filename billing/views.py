@@ -18,6 +18,7 @@ from billing import autorenew, selectors, services, webhooks
 from billing.forms import AutoRenewalForm, CheckoutForm, DemoPaymentForm
 from billing.models import Order
 from billing.presenters import order_progress, topups_by_order
+from billing.withdrawal import start_now_text
 from plans.models import Plan
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,13 @@ def checkout(request: HttpRequest) -> HttpResponse:
             _promo_guess_failed(request, now)
             form.add_error("promo_code", str(error))
 
+    if request.method == "POST" and not form.errors and not form.cleaned_data.get("start_now"):
+        form.add_error(
+            "start_now",
+            _(
+                "Tick the box to ask for your plan to start now: without it, it cannot start before the withdrawal period ends."
+            ),
+        )
     if request.method == "POST" and not form.errors:
         try:
             order = services.order_create(
@@ -77,6 +85,8 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 promo_code=promo_code,
                 apply_wallet=apply_wallet,
                 save_payment_method=_auto_renew_wants_method(card),
+                start_now_text=start_now_text(language=request.LANGUAGE_CODE),
+                start_now_language=request.LANGUAGE_CODE,
             )
         except selectors.PromotionInvalid as error:
             form.add_error("promo_code", str(error))
@@ -103,6 +113,7 @@ def _checkout_render(request, form, plan, card, promotion, apply_wallet, now, *,
         "card": card,
         "now": now,
         "save_payment_method": _auto_renew_wants_method(card),
+        "start_now_text": start_now_text(language=request.LANGUAGE_CODE),
     }
     return render(request, "billing/checkout.html", context, status=status or (400 if form.errors else 200))
 

@@ -67,7 +67,7 @@ class Attachment:
 
 
 def _notice_channels(
-    user: NoticeRecipient, *, always_email: bool, email_only: bool = False
+    user: NoticeRecipient, *, always_email: bool, email_only: bool = False, must_reach: bool = False
 ) -> list[tuple[str, str]]:
     if email_only:
         return [(Notification.Channel.EMAIL, user.email)] if user.email else []
@@ -75,6 +75,9 @@ def _notice_channels(
     if user.email and (user.notify_email or always_email):
         channels.append((Notification.Channel.EMAIL, user.email))
     if user.phone and user.phone_verified and user.notify_sms:
+        channels.append((Notification.Channel.SMS, user.phone))
+    if must_reach and not channels and user.phone and user.phone_verified:
+        # Whatever they chose, what must reach them goes to the one channel they have.
         channels.append((Notification.Channel.SMS, user.phone))
     return channels
 
@@ -87,6 +90,7 @@ def notice_send(
     context: dict,
     always_email: bool = False,
     email_only: bool = False,
+    must_reach: bool = False,
     attachments: Sequence[Attachment] = (),
 ) -> list[Notification]:
     """Queue one notice per channel the user chose. A repeated (kind, key) is skipped: at most once.
@@ -99,7 +103,8 @@ def notice_send(
     ids and strings only. Returns the notices created by this call.
 
     `email_only=True` sends by email alone, whatever the user chose (a document they asked for);
-    `attachments` go with the email only.
+    `attachments` go with the email only. `must_reach=True` (an acknowledgement the law requires)
+    falls back to SMS, whatever the user chose, when there is no email address.
     """
     try:
         json.dumps(context)
@@ -108,7 +113,9 @@ def notice_send(
 
     created = []
     language = user.language or settings.LANGUAGE_CODE
-    for channel, recipient in _notice_channels(user, always_email=always_email, email_only=email_only):
+    for channel, recipient in _notice_channels(
+        user, always_email=always_email, email_only=email_only, must_reach=must_reach
+    ):
         try:
             with transaction.atomic():
                 notification = Notification.objects.create(

@@ -1,9 +1,14 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django import template
+from django.utils import timezone
+from django.utils.timesince import timeuntil
+from django.utils.translation import gettext
 
 from billing import selectors
+from billing.models import Order, Withdrawal
 from billing.presenters import payment_method_label
+from billing.withdrawal import withdrawal_deadline, withdrawal_quote, withdrawal_refusal
 
 register = template.Library()
 
@@ -35,3 +40,27 @@ def wallet_balance_cents(user) -> int:
     """{% wallet_balance_cents request.user as balance %}: the account credit, for pages of apps
     below billing (the dashboard), which never import it."""
     return selectors.wallet_balance_cents(user=user)
+
+
+@register.filter
+def duration_text(value: timedelta | None) -> str:
+    """ "6 days, 23 hours": a length of time, to two units; "none" when nothing is left."""
+    if not value or value <= timedelta(0):
+        return gettext("none")
+    now = timezone.now()
+    return timeuntil(now + value, now, depth=2)
+
+
+@register.inclusion_tag("billing/_withdrawal_section.html")
+def withdrawal_section(order: Order) -> dict:
+    """The withdrawal function of an order (offered while it can refund something), or its record."""
+    now = timezone.now()
+    withdrawal = Withdrawal.objects.filter(order=order).first()
+    deadline = None
+    if (
+        withdrawal is None
+        and withdrawal_refusal(order=order, now=now) is None
+        and withdrawal_quote(order=order, now=now).refund_cents > 0
+    ):
+        deadline = withdrawal_deadline(order=order)
+    return {"order": order, "withdrawal": withdrawal, "withdrawal_deadline": deadline}

@@ -146,7 +146,7 @@ def test_disabled_auto_renew_does_nothing(owner, due_card, week_plan, fake_strip
 
 def test_a_method_saved_at_checkout_is_kept_for_auto_renew(owner_client, owner, card, week_plan, fake_stripe):
     consent(owner, card, week_plan)
-    owner_client.post(reverse("billing:checkout"), {"plan": "week", "card": card.pk})
+    owner_client.post(reverse("billing:checkout"), {"start_now": "on", "plan": "week", "card": card.pk})
     order = Order.objects.get()
     fake_stripe.session_pay(order.stripe_checkout_session_id)
 
@@ -166,7 +166,7 @@ def test_alipay_is_not_saved_and_the_page_says_the_wallet_is_the_way(
 ):
     consent(owner, card, week_plan)
     fake_stripe.payment_method_type = "alipay"
-    owner_client.post(reverse("billing:checkout"), {"plan": "week", "card": card.pk})
+    owner_client.post(reverse("billing:checkout"), {"start_now": "on", "plan": "week", "card": card.pk})
     order = Order.objects.get()
     fake_stripe.session_pay(order.stripe_checkout_session_id)
     owner_client.get(

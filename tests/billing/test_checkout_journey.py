@@ -57,7 +57,9 @@ def test_the_review_page_for_an_expired_card_starts_the_period_now(owner_client,
 def test_paying_in_demo_mode_renews_the_card_and_confirms_by_email(
     owner_client, owner, week_plan, active_card, demo_mode
 ):
-    response = owner_client.post(reverse("billing:checkout"), {"plan": "week", "card": active_card.pk})
+    response = owner_client.post(
+        reverse("billing:checkout"), {"start_now": "on", "plan": "week", "card": active_card.pk}
+    )
 
     order = Order.objects.get()
     assert order.status == Order.Status.PENDING
@@ -86,7 +88,9 @@ def test_paying_in_demo_mode_renews_the_card_and_confirms_by_email(
 
 
 def test_the_status_json_reports_the_renewal(owner_client, week_plan, active_card, demo_mode):
-    owner_client.post(reverse("billing:checkout"), {"plan": "week", "card": active_card.pk})
+    owner_client.post(
+        reverse("billing:checkout"), {"start_now": "on", "plan": "week", "card": active_card.pk}
+    )
     order = Order.objects.get()
 
     before = owner_client.get(reverse("billing:order_status_json", args=[order.number])).json()
@@ -104,7 +108,9 @@ def test_the_status_json_reports_the_renewal(owner_client, week_plan, active_car
 def test_declining_in_demo_mode_fails_the_order_and_charges_nothing(
     owner_client, week_plan, active_card, demo_mode
 ):
-    owner_client.post(reverse("billing:checkout"), {"plan": "week", "card": active_card.pk})
+    owner_client.post(
+        reverse("billing:checkout"), {"start_now": "on", "plan": "week", "card": active_card.pk}
+    )
     order = Order.objects.get()
 
     owner_client.post(reverse("billing:demo_checkout", args=[order.number]), {"outcome": "decline"})
@@ -122,7 +128,7 @@ def test_buying_a_plan_without_a_card_allocates_a_new_esim(owner_client, owner, 
     from tests.usage.card_factories import InventoryCardFactory
 
     profile = InventoryCardFactory()
-    owner_client.post(reverse("billing:checkout"), {"plan": "week", "card": "new"})
+    owner_client.post(reverse("billing:checkout"), {"start_now": "on", "plan": "week", "card": "new"})
     order = Order.objects.get()
 
     owner_client.post(reverse("billing:demo_checkout", args=[order.number]), {"outcome": "pay"})
@@ -139,7 +145,7 @@ def test_an_inactive_plan_is_refused_with_a_message_and_no_order(owner_client, a
     PlanFactory(code="old", is_active=False)
 
     response = owner_client.post(
-        reverse("billing:checkout"), {"plan": "old", "card": active_card.pk}, follow=True
+        reverse("billing:checkout"), {"start_now": "on", "plan": "old", "card": active_card.pk}, follow=True
     )
 
     assert "This plan is not on sale" in response.content.decode()
@@ -148,7 +154,7 @@ def test_an_inactive_plan_is_refused_with_a_message_and_no_order(owner_client, a
 
 def test_an_unknown_plan_is_refused_with_a_message_and_no_order(owner_client, active_card, demo_mode):
     response = owner_client.post(
-        reverse("billing:checkout"), {"plan": "nope", "card": active_card.pk}, follow=True
+        reverse("billing:checkout"), {"start_now": "on", "plan": "nope", "card": active_card.pk}, follow=True
     )
 
     assert "This plan is not on sale" in response.content.decode()
@@ -157,7 +163,9 @@ def test_an_unknown_plan_is_refused_with_a_message_and_no_order(owner_client, ac
 
 def test_someone_elses_card_is_not_found_and_no_order(outsider_client, week_plan, active_card, demo_mode):
     assert outsider_client.get(checkout_url(week_plan, active_card)).status_code == 404
-    response = outsider_client.post(reverse("billing:checkout"), {"plan": "week", "card": active_card.pk})
+    response = outsider_client.post(
+        reverse("billing:checkout"), {"start_now": "on", "plan": "week", "card": active_card.pk}
+    )
 
     assert response.status_code == 404
     assert not Order.objects.exists()
@@ -167,7 +175,8 @@ def test_a_bad_promo_code_shows_why_and_creates_no_order(owner_client, week_plan
     PromotionFactory(code="SUMMER", valid_from=NOW - timedelta(days=90), valid_until=NOW - timedelta(days=1))
 
     response = owner_client.post(
-        reverse("billing:checkout"), {"plan": "week", "card": active_card.pk, "promo_code": "summer"}
+        reverse("billing:checkout"),
+        {"start_now": "on", "plan": "week", "card": active_card.pk, "promo_code": "summer"},
     )
 
     assert response.status_code == 400
@@ -180,7 +189,8 @@ def test_a_promo_code_lowers_the_price_and_adds_its_bonus(owner_client, week_pla
 
     page = owner_client.get(checkout_url(week_plan, active_card) + "&promo_code=riviera").content.decode()
     owner_client.post(
-        reverse("billing:checkout"), {"plan": "week", "card": active_card.pk, "promo_code": "riviera"}
+        reverse("billing:checkout"),
+        {"start_now": "on", "plan": "week", "card": active_card.pk, "promo_code": "riviera"},
     )
 
     assert "€11.92" in page
@@ -196,6 +206,7 @@ def test_the_price_never_comes_from_the_form(owner_client, week_plan, active_car
     owner_client.post(
         reverse("billing:checkout"),
         {
+            "start_now": "on",
             "plan": "week",
             "card": active_card.pk,
             "amount": "1",
@@ -208,7 +219,9 @@ def test_the_price_never_comes_from_the_form(owner_client, week_plan, active_car
 
 
 def test_the_order_keeps_the_plan_as_sold(owner_client, week_plan, active_card, demo_mode):
-    owner_client.post(reverse("billing:checkout"), {"plan": "week", "card": active_card.pk})
+    owner_client.post(
+        reverse("billing:checkout"), {"start_now": "on", "plan": "week", "card": active_card.pk}
+    )
     week_plan.price_cents = 9990
     week_plan.data_bytes = GB
     week_plan.save()
@@ -222,7 +235,9 @@ def test_the_order_keeps_the_plan_as_sold(owner_client, week_plan, active_card, 
 
 
 def test_the_order_history_and_receipt_show_the_paid_order(owner_client, week_plan, active_card, demo_mode):
-    owner_client.post(reverse("billing:checkout"), {"plan": "week", "card": active_card.pk})
+    owner_client.post(
+        reverse("billing:checkout"), {"start_now": "on", "plan": "week", "card": active_card.pk}
+    )
     order = Order.objects.get()
     owner_client.post(reverse("billing:demo_checkout", args=[order.number]), {"outcome": "pay"})
 
@@ -247,7 +262,9 @@ def test_the_order_history_and_receipt_show_the_paid_order(owner_client, week_pl
 
 
 def test_cancelling_on_the_cancel_page_closes_the_order(owner_client, week_plan, active_card, demo_mode):
-    owner_client.post(reverse("billing:checkout"), {"plan": "week", "card": active_card.pk})
+    owner_client.post(
+        reverse("billing:checkout"), {"start_now": "on", "plan": "week", "card": active_card.pk}
+    )
     order = Order.objects.get()
 
     page = owner_client.get(reverse("billing:order_cancel", args=[order.number])).content.decode()

@@ -92,7 +92,7 @@ def test_the_webhook_and_the_success_page_racing_renew_once(
 ):
     from django.test import Client
 
-    owner_client.post(reverse("billing:checkout"), {"plan": "week", "card": card.pk})
+    owner_client.post(reverse("billing:checkout"), {"start_now": "on", "plan": "week", "card": card.pk})
     order = Order.objects.get()
     session = fake_stripe.session_pay(order.stripe_checkout_session_id)
     event = stripe_event(

@@ -11,7 +11,7 @@ ORDER_URLS = ["order_status", "order_status_json", "order_cancel", "receipt", "d
 
 @pytest.fixture
 def paid_order(owner_client, card, week_plan, demo_mode):
-    owner_client.post(reverse("billing:checkout"), {"plan": "week", "card": card.pk})
+    owner_client.post(reverse("billing:checkout"), {"start_now": "on", "plan": "week", "card": card.pk})
     order = Order.objects.get()
     owner_client.post(reverse("billing:demo_checkout", args=[order.number]), {"outcome": "pay"})
     return order
@@ -19,7 +19,7 @@ def paid_order(owner_client, card, week_plan, demo_mode):
 
 @pytest.fixture
 def pending_order(owner_client, card, week_plan, demo_mode):
-    owner_client.post(reverse("billing:checkout"), {"plan": "week", "card": card.pk})
+    owner_client.post(reverse("billing:checkout"), {"start_now": "on", "plan": "week", "card": card.pk})
     return Order.objects.get()
 
 

@@ -17,7 +17,7 @@ from usage.models import LedgerEntry
 
 @pytest.fixture
 def stripe_order(owner_client, card, week_plan, fake_stripe):
-    owner_client.post(reverse("billing:checkout"), {"plan": "week", "card": card.pk})
+    owner_client.post(reverse("billing:checkout"), {"start_now": "on", "plan": "week", "card": card.pk})
     return Order.objects.get()
 
 
@@ -89,7 +89,7 @@ def test_an_order_stuck_for_24_hours_is_flagged_for_support_once(owner, card, we
 
 
 def test_a_demo_checkout_left_for_an_hour_expires(owner_client, card, week_plan, demo_mode):
-    owner_client.post(reverse("billing:checkout"), {"plan": "week", "card": card.pk})
+    owner_client.post(reverse("billing:checkout"), {"start_now": "on", "plan": "week", "card": card.pk})
     order = Order.objects.get()
 
     orders_reconcile(now=timezone.now() + timedelta(minutes=30))

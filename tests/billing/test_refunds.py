@@ -14,7 +14,7 @@ from usage.models import LedgerEntry
 @pytest.fixture
 def paid_by_card(owner_client, card, week_plan, fake_stripe):
     """Alice renewed by card through Stripe: card active 5 days + 7, 3.2 + 5 GB."""
-    owner_client.post(reverse("billing:checkout"), {"plan": "week", "card": card.pk})
+    owner_client.post(reverse("billing:checkout"), {"start_now": "on", "plan": "week", "card": card.pk})
     order = Order.objects.get()
     fake_stripe.session_pay(order.stripe_checkout_session_id)
     owner_client.get(
@@ -124,7 +124,7 @@ def test_an_unpaid_order_cannot_be_refunded(owner, card, week_plan, outsider):
 
 
 def test_a_demo_payment_can_only_be_refunded_to_credit(owner_client, card, week_plan, outsider, demo_mode):
-    owner_client.post(reverse("billing:checkout"), {"plan": "week", "card": card.pk})
+    owner_client.post(reverse("billing:checkout"), {"start_now": "on", "plan": "week", "card": card.pk})
     order = Order.objects.get()
     owner_client.post(reverse("billing:demo_checkout", args=[order.number]), {"outcome": "pay"})
     order.refresh_from_db()

@@ -13,7 +13,9 @@ from usage.models import LedgerEntry
 
 
 def start_checkout(client, card, plan="week", **extra):
-    return client.post(reverse("billing:checkout"), {"plan": plan, "card": card.pk, **extra})
+    return client.post(
+        reverse("billing:checkout"), {"start_now": "on", "plan": plan, "card": card.pk, **extra}
+    )
 
 
 def test_it_sends_the_traveller_to_a_checkout_session_built_from_the_order(

@@ -19,7 +19,7 @@ from usage.models import LedgerEntry
 
 @pytest.fixture
 def order(owner_client, card, week_plan, fake_stripe):
-    owner_client.post(reverse("billing:checkout"), {"plan": "week", "card": card.pk})
+    owner_client.post(reverse("billing:checkout"), {"start_now": "on", "plan": "week", "card": card.pk})
     return Order.objects.get()
 
 

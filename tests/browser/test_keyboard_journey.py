@@ -69,6 +69,8 @@ def test_a_traveller_renews_a_card_with_the_keyboard_alone(phone_page, traveller
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/checkout/"))
 
+    _tab_to(page, page.get_by_label(re.compile(r"^I ask for my plan to start now")))
+    page.keyboard.press("Space")
     _tab_to(page, page.get_by_role("button", name=re.compile(r"^Pay ")))
     page.keyboard.press("Enter")
     page.wait_for_load_state("domcontentloaded")

@@ -53,6 +53,7 @@ def test_a_traveller_renews_a_card_with_the_week_plan_and_sees_the_new_expiry_an
     assert "€14.90" in page.locator("[data-testid=amount-due]").inner_text()
     assert expected_expiry in page.locator("[data-testid=outcome]").inner_text()
     screenshot(page, "1-review")
+    page.get_by_label(re.compile(r"^I ask for my plan to start now")).check()
     page.get_by_role("button", name=re.compile(r"^Pay")).click()
 
     page.wait_for_url(re.compile(r"/demo-payment/$"))

@@ -53,7 +53,8 @@ def test_a_connection_dropped_at_any_query_of_a_paid_checkout_leaves_no_partial_
         wrapper, seen = _terminate_at(query_number, dsn)
         with connection.execute_wrapper(wrapper):
             response = client.post(
-                reverse("billing:checkout"), {"plan": plan.code, "card": card.pk, "apply_wallet": "on"}
+                reverse("billing:checkout"),
+                {"start_now": "on", "plan": plan.code, "card": card.pk, "apply_wallet": "on"},
             )
         connection.close()
         if not seen["fired"]:

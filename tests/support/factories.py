@@ -58,11 +58,11 @@ def ensure_staff_groups() -> None:
         ]
         group.permissions.set(wanted)
     # Grants that later migrations added to the groups.
-    invoices = import_module("billing.migrations.0004_invoice_permissions")
-    for name, codenames in invoices.GRANTS.items():
-        Group.objects.get(name=name).permissions.add(
-            *Permission.objects.filter(content_type__app_label="billing", codename__in=codenames)
-        )
+    for later in ("0004_invoice_permissions", "0006_withdrawal_permissions"):
+        for name, codenames in import_module(f"billing.migrations.{later}").GRANTS.items():
+            Group.objects.get(name=name).permissions.add(
+                *Permission.objects.filter(content_type__app_label="billing", codename__in=codenames)
+            )
 
 
 def staff_user(group: str, **kwargs) -> User:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from audit.services import audit_record
 from billing.invoicing import Buyer, invoice_issue
-from billing.models import AutoRenewal, Refund, Wallet, WalletEntry, WebhookEvent
+from billing.models import AutoRenewal, Refund, Wallet, WalletEntry, WebhookEvent, Withdrawal
 from notices.models import Notification
 from plans.models import Promotion
 from support.models import ExportJob, Ticket, TicketMessage
@@ -42,6 +42,7 @@ SUPPORT_VIEWS = {
     "billing.autorenewal",
     "audit.auditentry",
     "billing.invoice",
+    "billing.withdrawal",
     "support.ticket",
     "support.ticketmessage",
 }
@@ -55,6 +56,7 @@ FINANCE_VIEWS = {
     "billing.wallet",
     "billing.walletentry",
     "billing.invoice",
+    "billing.withdrawal",
 }
 # Staff actions: (admin url name, object key, action) — support only.
 STAFF_ACTIONS = [
@@ -128,6 +130,9 @@ def objects(db):
             buyer=Buyer(name="Rossi Srl", address="Via Roma 1", country="IT"),
             language="en",
             now=order.paid_at + timedelta(hours=1),
+        ),
+        "billing.withdrawal": Withdrawal.objects.create(
+            order=order, requested_at=now, data_unused_bp=10000, time_unused_bp=5000, refund_cents=0
         ),
         "support.ticket": ticket,
         "support.ticketmessage": TicketMessage.objects.create(ticket=ticket, body="hello"),
