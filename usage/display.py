@@ -91,3 +91,11 @@ def format_day(value: date, *, with_weekday: bool = False) -> str:
         # Translators: a PHP-style date format (Django's date filter): day and month.
         pattern = pgettext("day month format", "j M")
     return dateformat.format(value, pattern)
+
+
+def format_monaco_weekday_time(value: datetime) -> str:
+    """'Thu 4 Dec, 14:00 (Monaco time)': a moment in the next days, the weekday helps most."""
+    local = value.astimezone(monaco_zone())
+    # Translators: a PHP-style date format (Django's date filter): weekday, day, month and time.
+    pattern = pgettext("weekday day month time format", "D j M, H:i")
+    return gettext("%(datetime)s (Monaco time)") % {"datetime": dateformat.format(local, pattern)}

@@ -8,6 +8,7 @@ from django.db.models.functions import TruncDate
 from django.http import Http404
 
 from usage.display import monaco_zone
+from usage.forecast import UsageForecast, card_forecast, forecast_sentence
 from usage.models import Card, LedgerEntry, UsageRecord
 
 CHART_DAYS = 14
@@ -52,6 +53,9 @@ class CardSummary:
     remaining_percent: int
     is_active: bool
     is_expired: bool
+    forecast: UsageForecast
+    # Prepared here, in the request's language, so the template prints one string.
+    forecast_sentence: str
 
     @property
     def badge(self) -> str:
@@ -76,13 +80,15 @@ class UsageChart:
     fingerprint: str = ""
 
 
-def card_summary(*, card: Card, now: datetime) -> CardSummary:
-    """What the traveller sees, from the card row and the clock only: right before the sweep runs."""
+def card_summary(*, card: Card, now: datetime, per_day: dict[date, int]) -> CardSummary:
+    """What the traveller sees, from the card row, its usage per day and the clock: right before the
+    sweep runs."""
     state = card.state_at(now)
     remaining = card.data_remaining_at(now)
     allowance = max(card.period_allowance, remaining)
     used = max(allowance - card.data_remaining, 0) if card.expires_at else 0
     percent = round(100 * remaining / allowance) if allowance else 0
+    forecast = card_forecast(card=card, per_day=per_day, now=now)
     return CardSummary(
         card=card,
         state=state,
@@ -93,6 +99,8 @@ def card_summary(*, card: Card, now: datetime) -> CardSummary:
         remaining_percent=percent,
         is_active=card.is_active_at(now),
         is_expired=state == Card.State.EXPIRED,
+        forecast=forecast,
+        forecast_sentence=forecast_sentence(forecast),
     )
 
 
@@ -203,7 +211,7 @@ def dashboard_get(*, user, now: datetime) -> Dashboard:
         for day, used in totals.items():
             combined[day] = combined.get(day, 0) + used
     return Dashboard(
-        cards=[card_summary(card=card, now=now) for card in cards],
+        cards=[card_summary(card=card, now=now, per_day=per_card.get(card.pk, {})) for card in cards],
         chart=usage_chart(per_day=combined, now=now),
     )
 
@@ -219,7 +227,7 @@ class CardDetail:
 def card_detail_get(*, card: Card, now: datetime, limit: int = 20) -> CardDetail:
     per_day = usage_by_monaco_day(cards=[card], now=now).get(card.pk, {})
     return CardDetail(
-        summary=card_summary(card=card, now=now),
+        summary=card_summary(card=card, now=now, per_day=per_day),
         chart=usage_chart(per_day=per_day, now=now),
         # Usage has its own list below; here what changed the card otherwise (top-ups, expiry, staff).
         ledger_entries=list(

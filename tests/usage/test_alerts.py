@@ -87,37 +87,51 @@ def card(traveller):
     return topup(CardFactory(owner=traveller, label="Anna's phone"))
 
 
-def test_nothing_is_sent_below_75_percent(card, send):
-    use(card, int(7.4 * GB), at=T0 + DAY)
-    assert send(T0 + DAY) == 0
+@pytest.fixture
+def month_card(traveller):
+    """10 GB for 30 days: data alerts a few days in, far from any expiry reminder."""
+    return topup(CardFactory(owner=traveller, label="Anna's phone"), duration=30 * DAY)
+
+
+def test_nothing_is_sent_below_75_percent(month_card, send):
+    # 7.4 GB in four days: 2.6 GB left lasts 1.4 days at that pace, so no run-out alert either.
+    use(month_card, int(7.4 * GB), at=T0 + 4 * DAY)
+    assert send(T0 + 4 * DAY) == 0
     assert mail.outbox == []
 
 
-def test_75_percent_used_is_alerted_once_by_email_and_sms_with_a_renew_link(card, send, sms_outbox, settings):
-    use(card, int(7.5 * GB), at=T0 + DAY)
-    assert send(T0 + DAY) == 2
+def test_75_percent_used_is_alerted_once_by_email_and_sms_with_a_renew_link(
+    month_card, send, sms_outbox, settings
+):
+    use(month_card, int(7.5 * GB), at=T0 + 4 * DAY)
+    assert send(T0 + 4 * DAY) == 2
     assert kinds_sent() == [("card_data_75", "email"), ("card_data_75", "sms")]
     [email] = mail.outbox
     assert email.to == ["anna@example.com"]
     assert email.subject == "Anna's phone: 75% of your data used"
-    renew = f"{settings.SITE_URL}/plans/?card={card.pk}"
+    renew = f"{settings.SITE_URL}/plans/?card={month_card.pk}"
     assert renew in email.body
-    assert "2.5 GB is left, valid until 8 Nov 2026, 13:00 (Monaco time, CET)" in email.body
+    assert "2.5 GB is left, valid until 1 Dec 2026, 13:00 (Monaco time, CET)" in email.body
+    # 7.5 GB in 4 days: 1.9 GB a day, so 2.5 GB last 32 hours from Thu 5 Nov, 13:00.
+    assert (
+        "At your pace (≈ 1.9 GB a day) your data runs out around Fri 6 Nov, 21:00 (Monaco time), "
+        "3\xa0weeks before your plan ends." in email.body
+    )
     html, _ = email.alternatives[0]
     assert f'href="{renew}"' in html
     [text] = sms_outbox
     assert text.to == "+37761234567"
     assert renew in text.body
-    assert send(T0 + DAY + timedelta(minutes=5)) == 0
+    assert send(T0 + 4 * DAY + timedelta(minutes=5)) == 0
     assert len(mail.outbox) == 1
 
 
-def test_90_percent_is_alerted_after_75(card, send):
-    use(card, int(8 * GB), at=T0 + DAY)
-    send(T0 + DAY)
-    use(card, int(1.2 * GB), at=T0 + 2 * DAY)
-    send(T0 + 2 * DAY)
-    send(T0 + 2 * DAY + timedelta(hours=1))
+def test_90_percent_is_alerted_after_75(month_card, send):
+    use(month_card, int(8 * GB), at=T0 + 5 * DAY)
+    send(T0 + 5 * DAY)
+    use(month_card, int(1.2 * GB), at=T0 + 6 * DAY)
+    send(T0 + 6 * DAY)
+    send(T0 + 6 * DAY + timedelta(hours=1))
     assert [m.subject for m in mail.outbox] == [
         "Anna's phone: 80% of your data used",
         "Anna's phone: almost out of data (92% used)",
@@ -131,26 +145,26 @@ def test_a_jump_past_90_percent_sends_only_the_90_percent_alert(card, send):
     assert kinds_sent() == [("card_data_90", "email"), ("card_data_90", "sms")]
 
 
-def test_a_new_period_gets_its_alerts_again(card, send):
-    use(card, int(8 * GB), at=T0 + DAY)
-    send(T0 + DAY)
-    renewed = EXPIRY + DAY
-    topup(card, start=renewed, order_id=2)
-    use(card, int(8 * GB), at=renewed + DAY)
-    send(renewed + DAY)
+def test_a_new_period_gets_its_alerts_again(month_card, send):
+    use(month_card, int(8 * GB), at=T0 + 5 * DAY)
+    send(T0 + 5 * DAY)
+    renewed = T0 + 31 * DAY
+    topup(month_card, start=renewed, order_id=2, duration=30 * DAY)
+    use(month_card, int(8 * GB), at=renewed + 5 * DAY)
+    send(renewed + 5 * DAY)
     assert [n.kind for n in Notification.objects.filter(channel="email").order_by("id")] == [
         "card_data_75",
         "card_data_75",
     ]
 
 
-def test_renewing_before_expiry_adds_data_so_75_percent_of_the_new_total_alerts_again(card, send):
-    use(card, int(8 * GB), at=T0 + DAY)
-    send(T0 + DAY)
-    topup(card, start=T0 + 2 * DAY, order_id=2)  # 12 GB left of 20 GB: 40 % used
-    assert send(T0 + 2 * DAY) == 0
-    use(card, int(7 * GB), at=T0 + 3 * DAY)  # 5 GB left of 20: 75 %
-    send(T0 + 3 * DAY)
+def test_renewing_before_expiry_adds_data_so_75_percent_of_the_new_total_alerts_again(month_card, send):
+    use(month_card, int(8 * GB), at=T0 + 5 * DAY)
+    send(T0 + 5 * DAY)
+    topup(month_card, start=T0 + 5 * DAY, order_id=2, duration=30 * DAY)  # 12 GB left of 20 GB: 40 % used
+    assert send(T0 + 5 * DAY) == 0
+    use(month_card, int(7 * GB), at=T0 + 12 * DAY)  # 5 GB left of 20: 75 %
+    send(T0 + 12 * DAY)
     assert len(mail.outbox) == 2
 
 
@@ -241,3 +255,72 @@ def test_the_periodic_task_runs_the_alerts_twice_without_sending_twice(
         card_alerts_task.delay()
         card_alerts_task.delay()
     assert len(mail.outbox) == 1
+
+
+# --- The run-out alert (usage.forecast) ----------------------------------------------------------
+
+
+def test_data_running_out_within_24_hours_at_this_pace_is_alerted_once_per_period_and_channel(
+    month_card, send, sms_outbox
+):
+    # 6 GB in the first two days: 3 GB a day, 4 GB left lasts 32 hours... not yet within 24 hours.
+    use(month_card, 6 * GB, at=T0 + 2 * DAY)
+    assert send(T0 + 2 * DAY) == 0
+    # 2 GB more by the next morning: 8 GB in 2.9 days, the 2 GB left run out in 17.5 hours.
+    use(month_card, 2 * GB, at=T0 + 2 * DAY + timedelta(hours=22))
+    assert send(T0 + 2 * DAY + timedelta(hours=22)) == 2
+    assert send(T0 + 2 * DAY + timedelta(hours=23)) == 0
+
+    assert kinds_sent() == [("card_runout_24h", "email"), ("card_runout_24h", "sms")]
+    [email] = mail.outbox
+    assert email.subject == "Anna's phone: at this pace your data runs out within 24 hours"
+    assert (
+        "runs out within 24 hours, before your plan ends on 1 Dec 2026, 13:00 (Monaco time, CET)"
+        in email.body
+    )
+    assert (
+        "At your pace (≈ 2.7 GB a day) your data runs out around Thu 5 Nov, 04:00 (Monaco time)" in email.body
+    )
+    [text] = sms_outbox
+    assert (
+        "runs out of data around Thu 5 Nov, 04:00 (Monaco time), before your plan ends. Renew:" in text.body
+    )
+
+
+def test_the_75_percent_alert_waits_a_day_after_a_run_out_alert_then_goes_out_if_still_due(month_card, send):
+    use(month_card, int(7.6 * GB), at=T0 + DAY)  # 76 % used in a day: both are due
+    send(T0 + DAY)
+    send(T0 + DAY + timedelta(hours=23))
+    assert [kind for kind, channel in kinds_sent() if channel == "email"] == ["card_runout_24h"]
+
+    send(T0 + 2 * DAY + timedelta(minutes=5))
+
+    kinds = Notification.objects.filter(channel="email").order_by("id").values_list("kind", flat=True)
+    assert list(kinds) == ["card_runout_24h", "card_data_75"]
+
+
+def test_below_10_percent_the_90_percent_alert_speaks_not_the_run_out_alert(month_card, send):
+    use(month_card, int(9.5 * GB), at=T0 + DAY)
+    send(T0 + DAY)
+    assert kinds_sent() == [("card_data_90", "email"), ("card_data_90", "sms")]
+    assert "your data runs out around" in mail.outbox[0].body
+
+
+def test_no_use_or_too_little_history_sends_no_run_out_alert(traveller, send):
+    quiet = topup(CardFactory(owner=traveller), duration=30 * DAY)
+    fresh = topup(CardFactory(owner=traveller), duration=30 * DAY, start=T0 + 5 * DAY, order_id=99)
+    use(fresh, 5 * GB, at=T0 + 5 * DAY + timedelta(hours=6))
+
+    assert send(T0 + 5 * DAY + timedelta(hours=6)) == 0
+    assert quiet.usage_updated_at is None
+
+
+def test_a_renewal_with_more_data_gets_its_own_run_out_alert(month_card, send):
+    use(month_card, 5 * GB, at=T0 + DAY)
+    send(T0 + DAY)
+    topup(month_card, start=T0 + DAY, order_id=2, duration=30 * DAY)  # 15 GB left of 20
+    use(month_card, 9 * GB, at=T0 + 2 * DAY)  # 14 GB in 2 days, 6 GB left: runs out in under a day
+    send(T0 + 2 * DAY)
+
+    kinds = Notification.objects.filter(channel="email").order_by("id").values_list("kind", flat=True)
+    assert list(kinds) == ["card_runout_24h", "card_runout_24h"]

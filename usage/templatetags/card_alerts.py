@@ -4,6 +4,8 @@ from datetime import datetime
 
 from django import template
 
+from usage import forecast as usage_forecast
+
 register = template.Library()
 
 
@@ -16,3 +18,16 @@ def isotime(value: str | datetime | None) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         return None
+
+
+@register.filter
+def forecast_sentence(value: dict | None) -> str:
+    """{{ forecast|forecast_sentence }}: the forecast stored in a notice's context, in plain words."""
+    return usage_forecast.forecast_sentence(usage_forecast.forecast_from_context(value))
+
+
+@register.filter
+def forecast_runs_out_around(value: dict | None) -> datetime | None:
+    """{{ forecast|forecast_runs_out_around|monaco_weekday }}: about when the data runs out at this pace."""
+    forecast = usage_forecast.forecast_from_context(value)
+    return forecast.runs_out_around if forecast else None

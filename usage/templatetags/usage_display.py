@@ -9,6 +9,7 @@ from usage.display import (
     format_gb,
     format_monaco_compact,
     format_monaco_datetime,
+    format_monaco_weekday_time,
     format_money,
     format_relative,
 )
@@ -70,3 +71,11 @@ def day(value: date | None, with_weekday: bool = False) -> str:
     if value is None:
         return ""
     return format_day(value, with_weekday=with_weekday)
+
+
+@register.filter
+def monaco_weekday(value: datetime | None) -> str:
+    """{{ moment|monaco_weekday }} → 'Thu 4 Dec, 14:00 (Monaco time)'."""
+    if value is None:
+        return ""
+    return format_monaco_weekday_time(value)
