@@ -4,7 +4,10 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+
+SESSION_HASH_SALT = "accounts.User.get_session_auth_hash"
 
 
 class UserManager(BaseUserManager):
@@ -44,6 +47,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
+    # "Log out everywhere": part of the session hash, so moving it ends every session at once; renew
+    # links sent before it stop working too (billing.renew_links).
+    sessions_ended_at = models.DateTimeField(_("logged out everywhere at"), null=True, blank=True)
 
     objects = UserManager()
 
@@ -72,3 +78,17 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.name or str(self)
+
+    def _session_hash(self, secret: str | None = None) -> str:
+        if self.sessions_ended_at is None:
+            # Django's own hash: sessions opened before this field existed stay valid.
+            return self._get_session_auth_hash(secret=secret)
+        value = f"{self.password}|{self.sessions_ended_at.isoformat()}"
+        return salted_hmac(SESSION_HASH_SALT, value, secret=secret, algorithm="sha256").hexdigest()
+
+    def get_session_auth_hash(self) -> str:
+        return self._session_hash()
+
+    def get_session_auth_fallback_hash(self):
+        for fallback_secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret=fallback_secret)

@@ -115,3 +115,12 @@ def phone_release_unverified(*, phone: str, keep_user: User | None = None) -> Us
         holder.save(update_fields=["phone", "notify_sms", "is_active", "anonymised_at", "name", "password"])
     logger.info("Unverified phone number released from user %s for another person", holder.pk)
     return holder
+
+
+def user_sessions_end(*, user: User, now: datetime) -> User:
+    """Log out everywhere: every session of this user stops matching its hash at once, and the renew
+    links sent before now stop working (billing.renew_links reads `sessions_ended_at`)."""
+    user.sessions_ended_at = now
+    user.save(update_fields=["sessions_ended_at"])
+    logger.info("User %s logged out everywhere", user.pk)
+    return user

@@ -6,5 +6,6 @@ app_name = "accounts"
 
 urlpatterns = [
     path("", views.profile, name="profile"),
+    path("logout-everywhere/", views.logout_everywhere, name="logout_everywhere"),
     path("language/", views.set_language, name="set_language"),
 ]

@@ -5,11 +5,12 @@ from allauth.account.models import EmailAddress
 from allauth.account.views import login as allauth_login
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_POST
 from accounts import services
 from accounts.forms import PreferencesForm
 from accounts.phone import phone_display
+from portal.lib.offline import CLEAR_SITE_DATA
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,20 @@ def profile(request: HttpRequest) -> HttpResponse:
         "has_password": user.has_usable_password(),
     }
     return render(request, "accounts/profile.html", context)
+
+
+@login_required
+@require_POST
+def logout_everywhere(request: HttpRequest) -> HttpResponse:
+    """Every device, this one included; renew links already sent stop working too."""
+    services.user_sessions_end(user=request.user, now=timezone.now())
+    logout(request)
+    messages.success(
+        request, _("You are logged out on every device, and the renew links we sent you no longer work.")
+    )
+    response = redirect("account_login")
+    response["Clear-Site-Data"] = CLEAR_SITE_DATA
+    return response
 
 
 @require_POST

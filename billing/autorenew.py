@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 import stripe
 from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from billing import services, stripe_client
 from billing.models import AutoRenewal, Order
+from billing.renew_links import renew_link_url_for_notice
 from billing.selectors import auto_renewals_due, wallet_balance_cents
+from notices.models import Notification
 from notices.services import notice_send
 from plans.models import Plan
 from usage.display import format_gb, format_money
@@ -243,13 +244,15 @@ def _failure_notice(*, auto_renewal: AutoRenewal, order: Order | None, state: st
     card = auto_renewal.card
     with translation.override(user.language or settings.LANGUAGE_CODE):
         plan_name = str(auto_renewal.plan.name)
-    pay_url = (
-        settings.SITE_URL + reverse("billing:checkout") + f"?plan={auto_renewal.plan.code}&card={card.pk}"
-    )
+    key = f"card:{card.pk}:expiry:{card.expires_at.isoformat() if card.expires_at else 'none'}"
+    if Notification.objects.filter(dedupe_key__startswith=f"auto_renewal_failed:{key}:").exists():
+        return  # told already (the notice log keeps it to once; no link minted for nothing)
+    # A renew link: pay from any device, without logging in (billing.renew_links).
+    pay_url = renew_link_url_for_notice(card, "auto_renewal_failed")
     notice_send(
         user=user,
         kind="auto_renewal_failed",
-        key=f"card:{card.pk}:expiry:{card.expires_at.isoformat() if card.expires_at else 'none'}",
+        key=key,
         context={
             "card_name": str(card),
             "plan_name": plan_name,

@@ -119,6 +119,15 @@ class Order(models.Model):
         _("Stripe customer"), max_length=255, blank=True, default="", db_index=True
     )
     checkout_url = models.URLField(_("checkout address"), max_length=2000, blank=True)
+    # Paid through a card-scoped renew link from an alert (billing.renew_links), not from a login.
+    renew_link = models.ForeignKey(
+        "billing.RenewLink",
+        verbose_name=_("renew link"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
+    )
 
     # For finance: who paid, as they were at the time.
     customer_email = models.EmailField(_("customer email"), blank=True)
@@ -601,3 +610,38 @@ class Withdrawal(models.Model):
     def acknowledged_channels_label(self) -> str:
         channels = [channel for channel in self.acknowledged_on.split(",") if channel in self.Channel.values]
         return ", ".join(str(self.Channel(channel).label) for channel in channels)
+
+
+class RenewLink(models.Model):
+    """A link in an alert or reminder that opens one card's renew page without a login.
+
+    Only the SHA-256 of its token is stored; the token itself exists in the message sent. It dies at
+    `expires_at`, after `max_payments` orders, when revoked, when the card is no longer its owner's,
+    and when the owner logs out everywhere (billing.renew_links.renew_link_refusal).
+    """
+
+    card = models.ForeignKey(
+        "usage.Card", verbose_name=_("data card"), on_delete=models.PROTECT, related_name="+"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("card owner"), on_delete=models.CASCADE, related_name="+"
+    )
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True)
+    # The notice kind that carried it (card_data_90, card_expiry_24h, ...).
+    purpose = models.CharField(_("sent with"), max_length=40)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    max_payments = models.PositiveSmallIntegerField(_("payments allowed"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoke_reason = models.CharField(_("why revoked"), max_length=100, blank=True)
+    opened_count = models.PositiveIntegerField(_("times opened"), default=0)
+    last_opened_at = models.DateTimeField(_("last opened at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("renew link")
+        verbose_name_plural = _("renew links")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["card", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} → {self.card_id}"

@@ -10,6 +10,15 @@ from django.utils.translation import gettext_lazy
 from billing.models import Order
 from usage.display import format_gb, format_monaco_datetime
 from usage.models import LedgerEntry
+from usage.network import (
+    NetworkProgress,
+    NetworkState,
+    Step,
+    entry_network_progress,
+    network_note,
+    network_steps,
+    step_time,
+)
 
 PAYMENT_METHOD_LABELS = {
     "card": gettext_lazy("Card"),
@@ -31,6 +40,11 @@ def payment_method_label(method_type: str) -> str:
     return str(PAYMENT_METHOD_LABELS.get(method_type, method_type.replace("_", " ").title()))
 
 
+def order_steps(*, order: Order, topup: LedgerEntry | None, network: NetworkProgress) -> list[Step]:
+    paid = Step("paid", _("Paid"), order.paid_at is not None, step_time(order.paid_at))
+    return [paid, *network_steps(changed_at=topup.created_at if topup else None, network=network)]
+
+
 @dataclass(frozen=True)
 class OrderProgress:
     # waiting | renewing | done | failed | closed | refunded | disputed
@@ -44,6 +58,9 @@ class OrderProgress:
     finished: bool
     receipt_url: str
     pay_url: str
+    steps: tuple[Step, ...] = ()
+    network_note: str = ""
+    network_state: str = ""
 
     def as_json(self) -> dict:
         return {
@@ -57,7 +74,13 @@ class OrderProgress:
             "finished": self.finished,
             "receipt_url": self.receipt_url,
             "pay_url": self.pay_url,
+            "steps": [step.as_json() for step in self.steps],
+            "network_note": self.network_note,
+            "network_state": self.network_state,
         }
+
+
+ACTIVE_NETWORK_STATES = (NetworkState.WAITING, NetworkState.SENDING)
 
 
 def topups_by_order(order_ids: list[int]) -> dict[int, LedgerEntry]:
@@ -67,20 +90,36 @@ def topups_by_order(order_ids: list[int]) -> dict[int, LedgerEntry]:
     }
 
 
-def order_progress(*, order: Order, now: datetime, topup: LedgerEntry | None = None) -> OrderProgress:
+def order_progress(
+    *,
+    order: Order,
+    now: datetime,
+    topup: LedgerEntry | None = None,
+    receipt_visible: bool = True,
+    with_steps: bool = False,
+) -> OrderProgress:
+    """`receipt_visible=False` for the holder of a renew link: the receipt goes to the card's owner.
+    `with_steps` adds each step with its time, the network's included (one more query)."""
     Status = Order.Status
     if order.fulfilled_at is not None and topup is None:
         topup = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.TOPUP, order_id=order.pk).first()
     expires_at = topup.expires_after if topup else None
     expires_display = format_monaco_datetime(expires_at) if expires_at else ""
     data_display = format_gb(topup.data_after) if topup else ""
-    receipt_url = reverse("billing:receipt", args=[order.number]) if order.paid_at else ""
+    receipt_url = reverse("billing:receipt", args=[order.number]) if order.paid_at and receipt_visible else ""
     pay_url = order.checkout_url if order.status == Status.PENDING else ""
+    network = entry_network_progress(entry=topup, now=now) if with_steps else None
 
     if order.status == Status.PENDING:
         state, message = "waiting", _("Waiting for the payment to be confirmed…")
     elif order.status == Status.PAID:
         state, message = "renewing", _("Payment received. Renewing your card…")
+    elif order.status == Status.FULFILLED and with_steps and network.state == NetworkState.CONFIRMED:
+        state = "done"
+        message = _("Done, and confirmed by the network — valid until %(expiry)s, %(data)s available.") % {
+            "expiry": expires_display,
+            "data": data_display,
+        }
     elif order.status == Status.FULFILLED:
         state = "done"
         message = _("Done — valid until %(expiry)s, %(data)s available.") % {
@@ -111,7 +150,12 @@ def order_progress(*, order: Order, now: datetime, topup: LedgerEntry | None = N
         expires_at=expires_at,
         expires_at_display=expires_display,
         data_available_display=data_display,
-        finished=state not in ("waiting", "renewing"),
+        # A renewal the network has not confirmed yet is still worth watching.
+        finished=state not in ("waiting", "renewing")
+        and not (state == "done" and network is not None and network.state in ACTIVE_NETWORK_STATES),
         receipt_url=receipt_url,
         pay_url=pay_url,
+        steps=tuple(order_steps(order=order, topup=topup, network=network)) if network else (),
+        network_note=network_note(network) if network and order.fulfilled_at else "",
+        network_state=network.state if network else "",
     )

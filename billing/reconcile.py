@@ -15,6 +15,7 @@ from billing.models import Order, WebhookEvent
 from billing.selectors import orders_stuck
 from billing.services import _flag, _lock, checkout_session_sync, order_close
 from billing.webhooks import demo_event_deliver
+from usage.provisioning import CONFIRMATION_BOUND, provisioning_events_unconfirmed_orders
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ def orders_reconcile(*, now: datetime) -> dict[str, int]:
         "events": webhook_events_unprocessed_requeue(now=now),
         "expired_unstarted": orders_unstarted_expire(now=now),
         "flagged": orders_stuck_flag(now=now),
+        "network_unconfirmed": orders_unconfirmed_by_network_flag(now=now),
         "expired_demo": expired_demo,
     }
 
@@ -134,4 +136,23 @@ def orders_stuck_flag(*, now: datetime) -> int:
                     order=order, now=now, error=order.last_error or f"Stuck {order.status} for over 24 hours."
                 )
                 flagged += 1
+    return flagged
+
+
+def orders_unconfirmed_by_network_flag(*, now: datetime) -> int:
+    """Renewed orders whose top-up the carrier has not acknowledged within CONFIRMATION_BOUND: flagged
+    for support, once (the order and card pages tell the traveller). Sending goes on meanwhile."""
+    minutes = int(CONFIRMATION_BOUND.total_seconds() // 60)
+    flagged = 0
+    for order_id in provisioning_events_unconfirmed_orders(now=now):
+        with transaction.atomic():
+            order = Order.objects.select_for_update().filter(pk=order_id, flagged_at__isnull=True).first()
+            if order is None:
+                continue
+            _flag(
+                order=order,
+                now=now,
+                error=f"The network has not confirmed the top-up within {minutes} minutes.",
+            )
+            flagged += 1
     return flagged

@@ -236,20 +236,26 @@ def _stripe_customer_for(*, user) -> str:
     return known or stripe_client.customer_create(user=user)
 
 
-def checkout_start(*, order: Order, success_url: str, cancel_url: str, now: datetime) -> str:
-    """Where to send the customer to pay: Stripe Checkout, or the local demo page without Stripe keys."""
+def checkout_start(
+    *, order: Order, success_url: str, cancel_url: str, now: datetime, demo_url: str | None = None
+) -> str:
+    """Where to send the customer to pay: Stripe Checkout, or the local demo page without Stripe keys.
+
+    An order made through a renew link is paid by whoever holds the link: Checkout gets no Stripe
+    customer (no saved payment method on offer) and no prefilled email (the owner's is not theirs).
+    """
     if order.status != Status.PENDING:
         raise BillingError(_("This order is not waiting for payment."))
     if order.checkout_url and order.stripe_checkout_session_id:
         return order.checkout_url
     if settings.PAYMENTS_DEMO_MODE:
         order.stripe_checkout_session_id = f"cs_demo_{order.pk}"
-        order.checkout_url = reverse("billing:demo_checkout", args=[order.number])
+        order.checkout_url = demo_url or reverse("billing:demo_checkout", args=[order.number])
         order.checkout_started_at = now
         order.save(update_fields=["stripe_checkout_session_id", "checkout_url", "checkout_started_at"])
         return order.checkout_url
     try:
-        if not order.stripe_customer_id and order.customer_id:
+        if not order.stripe_customer_id and order.customer_id and order.renew_link_id is None:
             order.stripe_customer_id = _stripe_customer_for(user=order.customer)
         session = stripe_client.checkout_session_create(
             order=order, success_url=success_url, cancel_url=cancel_url
@@ -495,6 +501,9 @@ def renewal_confirmation_send(*, order: Order, card: Card) -> None:
             "currency": order.currency,
             "payment_method": order.payment_method_type,
             "receipt_url": settings.SITE_URL + reverse("billing:receipt", args=[order.number]),
+            "status_url": settings.SITE_URL + reverse("billing:order_status", args=[order.number]),
+            # No carrier link configured: the network is updated separately (usage.provisioning).
+            "network_separate": not settings.CARRIER_PROVISIONING_URL,
             "new_esim": order.new_esim,
             "esim_url": settings.SITE_URL + reverse("usage:card_esim", args=[card.pk])
             if order.new_esim

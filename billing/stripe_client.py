@@ -94,7 +94,9 @@ def checkout_session_create(*, order: Order, success_url: str, cancel_url: str) 
         # Derived from the order, not the clock, so a retried call sends identical parameters.
         "expires_at": int((order.created_at + CHECKOUT_SESSION_LIFETIME).timestamp()),
     }
-    if order.stripe_customer_id:
+    if order.renew_link_id is not None:
+        pass  # paid by the link's holder: no saved methods, no owner's email in the form
+    elif order.stripe_customer_id:
         params["customer"] = order.stripe_customer_id
     elif order.customer_email:
         params["customer_email"] = order.customer_email

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from billing import autorenew, reconcile, services, stripe_client, webhooks
+from billing import autorenew, reconcile, renew_links, services, stripe_client, webhooks
 from billing.stripe_client import TRANSIENT_ERRORS
 from usage.services import EsimOutOfStock
 
@@ -52,3 +52,11 @@ def auto_renewals_run_task() -> None:
     started = autorenew.auto_renewals_run(now=timezone.now())
     if started:
         logger.info("Auto-renewal: %s attempts started", started)
+
+
+@shared_task(ignore_result=True)
+def card_alerts_send_task() -> int:
+    """usage's alerts, each carrying a card-scoped renew link (billing.renew_links) instead of a login."""
+    from usage.alerts import card_alerts_send
+
+    return card_alerts_send(now=timezone.now(), renew_url_for=renew_links.renew_link_url_for_notice)

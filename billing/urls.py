@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing import receipt_views, views, withdrawal_views
+from billing import receipt_views, renew_views, views, withdrawal_views
 
 app_name = "billing"
 urlpatterns = [
@@ -27,4 +27,19 @@ urlpatterns = [
     path("wallet/", views.wallet, name="wallet"),
     path("cards/<int:card_id>/auto-renew/", views.auto_renew, name="auto_renew"),
     path("stripe/webhook", views.stripe_webhook, name="stripe_webhook"),
+    # Card-scoped renew links (billing.renew_links): no login; the token leaves the address at once.
+    path("r/<str:token>", renew_views.renew_link_open, name="renew_link_open"),
+    path("renew/", renew_views.renew, name="renew"),
+    path("renew/forget/", renew_views.renew_forget, name="renew_forget"),
+    path("renew/orders/<str:number>/", renew_views.renew_order_status, name="renew_order_status"),
+    path(
+        "renew/orders/<str:number>/status.json",
+        renew_views.renew_order_status_json,
+        name="renew_order_status_json",
+    ),
+    path(
+        "renew/orders/<str:number>/demo-payment/",
+        renew_views.renew_demo_checkout,
+        name="renew_demo_checkout",
+    ),
 ]

@@ -189,7 +189,7 @@ def order_status(request: HttpRequest, number: str) -> HttpResponse:
         except (stripe.StripeError, services.BillingError) as error:
             logger.warning("Order %s: session check on return failed: %s", order.number, error)
         order = _get_order_for_user(request, number)
-    progress = order_progress(order=order, now=timezone.now())
+    progress = order_progress(order=order, now=timezone.now(), with_steps=True)
     return render(request, "billing/order_status.html", {"order": order, "progress": progress})
 
 
@@ -209,7 +209,7 @@ def order_status_json(request: HttpRequest, number: str) -> JsonResponse:
         except (stripe.StripeError, services.BillingError) as error:
             logger.warning("Order %s: session check while polling failed: %s", order.number, error)
         order = _get_order_for_user(request, number)
-    return JsonResponse(order_progress(order=order, now=timezone.now()).as_json())
+    return JsonResponse(order_progress(order=order, now=timezone.now(), with_steps=True).as_json())
 
 
 @login_required

@@ -17,6 +17,7 @@ from accounts.services import user_send_confirmation_code
 from front.services import account_delete
 from notices.services import NoticeError
 from notices.sms import SMSError
+from portal.lib.offline import CLEAR_SITE_DATA
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,10 @@ def delete_account(request: HttpRequest) -> HttpResponse:
             request.session.pop(DELETE_CODE_SESSION_KEY, None)
             logout(request)
             messages.success(request, _("Your account has been deleted. Thank you for travelling with us."))
-            return redirect("account_login")
+            response = redirect("account_login")
+            # The installable app forgets what this device kept (portal.lib.offline).
+            response["Clear-Site-Data"] = CLEAR_SITE_DATA
+            return response
         if form.has_error("password") or form.has_error("code"):
             # Guessing is limited like allauth's re-authentication; a code dies after 3 wrong tries.
             stored["failed"] = stored.get("failed", 0) + 1

@@ -212,6 +212,8 @@ ACCOUNT_RATE_LIMITS = {
     "invoice_request": "10/h/user,20/d/user,60/h/ip",
     "invoice_email": "5/h/user,10/d/user,30/h/ip",
 }
+# Renew links (billing.renew_links): a wrong or dead link opened (failures only), payments started.
+ACCOUNT_RATE_LIMITS.update({"renew_link_open": "20/h/ip,60/d/ip", "renew_link_pay": "10/h/ip,10/h/key"})
 # SMS codes are typed on a phone keypad: six digits, not allauth's default dashed letters.
 ALLAUTH_USER_CODE_FORMAT = {"numeric": True, "dashed": False, "length": 6}
 ACCOUNT_PHONE_VERIFICATION_CODE_FORMAT = ALLAUTH_USER_CODE_FORMAT
@@ -283,7 +285,8 @@ CELERY_BEAT_SCHEDULE = {
     "billing-reconcile": {"task": "billing.tasks.orders_reconcile_task", "schedule": 60.0},
     "billing-auto-renew": {"task": "billing.tasks.auto_renewals_run_task", "schedule": 120.0},
     "usage-expiry-sweep": {"task": "usage.tasks.cards_expire_sweep", "schedule": 60.0},
-    "usage-card-alerts": {"task": "usage.tasks.card_alerts_send", "schedule": 300.0},
+    # usage's alerts, run by billing so each carries a card-scoped renew link.
+    "usage-card-alerts": {"task": "billing.tasks.card_alerts_send_task", "schedule": 300.0},
     "usage-provisioning-dispatch": {"task": "usage.tasks.provisioning_events_dispatch", "schedule": 60.0},
     "support-export-jobs-purge": {"task": "support.tasks.export_jobs_purge", "schedule": 3600.0},
     "support-export-jobs-resume": {"task": "support.tasks.export_jobs_resume", "schedule": 120.0},
@@ -388,7 +391,13 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    # Redacts renew-link tokens from every line (portal.lib.redact).
+    "formatters": {
+        "plain": {
+            "()": "portal.lib.redact.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL") or "INFO"},
     "loggers": {

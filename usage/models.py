@@ -202,7 +202,9 @@ class ProvisioningEvent(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # The first POST to the carrier ("sent to the network"); `sent_at` is its acknowledgement.
+    first_attempted_at = models.DateTimeField(_("first sent at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("provisioning event")

@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 import requests
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 
 from usage.models import Card, LedgerEntry, ProvisioningEvent
 
@@ -31,6 +32,8 @@ MAX_ATTEMPTS = 56
 # A claimed attempt that has not finished by then (worker died) may be claimed again.
 SEND_LEASE = timedelta(minutes=2)
 REQUEST_TIMEOUT_SECONDS = 10
+# Not acknowledged by then: the order is flagged for support and the traveller told what is happening.
+CONFIRMATION_BOUND = timedelta(minutes=10)
 
 
 def carrier_time(value: datetime | None) -> str | None:
@@ -94,7 +97,11 @@ def provisioning_event_claim(*, event_id: int, attempts_seen: int, now: datetime
     """Take attempt number `attempts_seen + 1`; two workers holding the same message never both win."""
     claimed = ProvisioningEvent.objects.filter(
         id=event_id, attempts=attempts_seen, state__in=[State.PENDING, State.RETRYING]
-    ).update(attempts=F("attempts") + 1, next_attempt_at=now + SEND_LEASE)
+    ).update(
+        attempts=F("attempts") + 1,
+        next_attempt_at=now + SEND_LEASE,
+        first_attempted_at=Coalesce(F("first_attempted_at"), Value(now)),
+    )
     return claimed == 1
 
 
@@ -173,3 +180,15 @@ def provisioning_events_enqueue_due() -> None:
     from usage.tasks import provisioning_events_dispatch  # tasks import this module
 
     provisioning_events_dispatch.delay()
+
+
+def provisioning_events_unconfirmed_orders(*, now: datetime) -> list[int]:
+    """Order ids whose top-up the carrier has not acknowledged within CONFIRMATION_BOUND."""
+    return list(
+        ProvisioningEvent.objects.filter(
+            state__in=[State.PENDING, State.RETRYING, State.FAILED],
+            created_at__lt=now - CONFIRMATION_BOUND,
+            ledger_entry__kind=LedgerEntry.Kind.TOPUP,
+            ledger_entry__order_id__isnull=False,
+        ).values_list("ledger_entry__order_id", flat=True)[:1000]
+    )

@@ -6,10 +6,13 @@ from django.core.cache import cache
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.http import Http404
+from django.utils import dateformat
+from django.utils.translation import get_language, gettext
 
-from usage.display import monaco_zone
+from usage.display import format_day, format_gb, format_monaco_weekday_time, monaco_zone
 from usage.forecast import UsageForecast, card_forecast, forecast_sentence
 from usage.models import Card, LedgerEntry, UsageRecord
+from usage.network import Step, entry_network_progress, network_note, network_steps
 
 CHART_DAYS = 14
 CHART_CACHE_SECONDS = 6 * 3600
@@ -20,6 +23,13 @@ BADGES = {
     Card.State.EXPIRED: "expired",
     Card.State.SUSPENDED: "suspended",
 }
+
+
+def card_short_name(card: Card) -> str:
+    """ "eSIM …123456": the kind and the last digits, never the label the owner typed (it may hold their
+    name). Joined so that a phone never breaks it between the dots and the digits."""
+    kind = gettext("eSIM") if card.kind == Card.Kind.ESIM else gettext("SIM card")
+    return f"{kind}\u00a0…\u2060{card.iccid[-6:]}"
 
 
 def cards_for_user(*, user) -> QuerySet[Card]:
@@ -222,11 +232,16 @@ class CardDetail:
     chart: UsageChart
     ledger_entries: list[LedgerEntry]
     usage_records: list[UsageRecord]
+    # The latest change the network must enforce (a top-up, a staff adjustment...), step by step.
+    latest_change: LedgerEntry | None = None
+    network_steps: list[Step] = field(default_factory=list)
+    network_note: str = ""
+    network_state: str = ""
 
 
 def card_detail_get(*, card: Card, now: datetime, limit: int = 20) -> CardDetail:
     per_day = usage_by_monaco_day(cards=[card], now=now).get(card.pk, {})
-    return CardDetail(
+    detail = CardDetail(
         summary=card_summary(card=card, now=now, per_day=per_day),
         chart=usage_chart(per_day=per_day, now=now),
         # Usage has its own list below; here what changed the card otherwise (top-ups, expiry, staff).
@@ -235,3 +250,68 @@ def card_detail_get(*, card: Card, now: datetime, limit: int = 20) -> CardDetail
         ),
         usage_records=list(card.usage_records.order_by("-start", "-id")[:limit]),
     )
+    latest = next(
+        (entry for entry in detail.ledger_entries if entry.kind != LedgerEntry.Kind.EXPIRY_FORFEIT), None
+    )
+    if latest is not None:
+        network = entry_network_progress(entry=latest, now=now)
+        detail.latest_change = latest
+        detail.network_steps = network_steps(changed_at=latest.created_at, network=network)
+        detail.network_note = network_note(network)
+        detail.network_state = network.state
+    return detail
+
+
+def offline_snapshot(*, dashboard: Dashboard, now: datetime) -> dict | None:
+    """What the installable app keeps to show offline (static/sw.js): per card its data left and
+    validity, as sentences already in the customer's language. Nothing else: no name, no ICCID
+    beyond its last digits, no email, phone or payment detail (a phone may be shared)."""
+    if not dashboard.cards:
+        return None
+    local = now.astimezone(monaco_zone())
+    time_today = dateformat.format(local, "H:i")
+    time_dated = f"{format_day(local.date())}, {time_today}"
+    cards = []
+    for summary in dashboard.cards:
+        card = summary.card
+        kind = gettext("eSIM") if card.kind == Card.Kind.ESIM else gettext("SIM card")
+        entry = {
+            "name": f"{kind} …{card.iccid[-6:]}",
+            "expires_at": card.expires_at.isoformat() if card.expires_at else None,
+        }
+        if summary.is_active:
+            values = {
+                "data": format_gb(summary.remaining),
+                "expiry": format_monaco_weekday_time(card.expires_at),
+            }
+            line = gettext("Last known, as of %(time)s: %(data)s left, valid until %(expiry)s")
+            entry["line_today"] = line % {**values, "time": time_today}
+            entry["line_dated"] = line % {**values, "time": time_dated}
+        else:
+            entry["line_today"] = entry["line_dated"] = gettext("Last known, as of %(time)s: %(state)s") % {
+                "time": time_dated,
+                "state": summary.state_label,
+            }
+        entry["line_expired"] = gettext("Expired on %(expiry)s") % {
+            "expiry": format_monaco_weekday_time(card.expires_at) if card.expires_at else ""
+        }
+        cards.append(entry)
+    return {
+        "v": 1,
+        "saved_at": now.isoformat(),
+        "day": local.date().isoformat(),
+        "lang": get_language(),
+        "title": gettext("You are offline"),
+        "message": gettext(
+            "You are offline — on Wi-Fi you can renew. This page works again as soon as you are connected."
+        ),
+        "hint": gettext(
+            "Out of data? On any phone or computer with a connection, open the renew link from your latest "
+            "alert: it needs no login."
+        ),
+        "retry": gettext("Try again"),
+        "heading_today": gettext("Last known balance"),
+        "heading_dated": gettext("Last known balance"),
+        "note": gettext("From your last visit online: data used since then is not counted yet."),
+        "cards": cards,
+    }

@@ -28,9 +28,13 @@ def _get_card_for_user(request: HttpRequest, card_id: int) -> Card:
 def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     data = selectors.dashboard_get(user=request.user, now=now)
-    return render(
-        request, "usage/dashboard.html", {"dashboard": data, "now": now, "currency": settings.CURRENCY}
-    )
+    context = {
+        "dashboard": data,
+        "now": now,
+        "currency": settings.CURRENCY,
+        "offline_snapshot": selectors.offline_snapshot(dashboard=data, now=now),
+    }
+    return render(request, "usage/dashboard.html", context)
 
 
 @login_required

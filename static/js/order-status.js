@@ -47,6 +47,26 @@
       }
       show(pay, data.pay_url);
       show(receipt, data.receipt_url);
+      (data.steps || []).forEach(function (step) {
+        var item = box.querySelector('[data-step="' + step.key + '"]');
+        if (!item) {
+          return;
+        }
+        item.classList.toggle("is-done", step.done);
+        var time = item.querySelector("[data-step-time]");
+        if (time) {
+          time.textContent = step.note || (step.done ? step.at : "…");
+        }
+      });
+      var note = box.querySelector("[data-network-note]");
+      if (note) {
+        note.textContent = data.network_note || "";
+        note.hidden = !data.network_note;
+        var warn = data.network_state === "late" || data.network_state === "failed";
+        note.classList.toggle("alert", warn);
+        note.classList.toggle("alert-warning", warn);
+        note.classList.toggle("muted", !warn);
+      }
     }
 
     function delay() {
@@ -77,8 +97,8 @@
         });
     }
 
-    var state = box.getAttribute("data-state");
-    if (state === "waiting" || state === "renewing") {
+    // Waiting for the payment, the renewal, or the network's confirmation.
+    if (box.getAttribute("data-finished") !== "true") {
       window.setTimeout(poll, 300);
     }
   }

@@ -19,6 +19,17 @@ OBJECT_PARAMETERS = {"card_id", "number", "ticket_id", "job_id"}
 LOGIN_PATHS = ("/accounts/login/", "/admin/login/")
 # Open to everyone: the plans, help, and the two machine endpoints (signed, POST only).
 PUBLIC = {"plans:list", "usage:help", "usage:carrier_usage", "billing:stripe_webhook"}
+# Card-scoped renew links (billing.renew_links): no login; without the link's scope they refuse.
+RENEW_SCOPED = {
+    "billing:renew_link_open",
+    "billing:renew",
+    "billing:renew_forget",
+    "billing:renew_order_status",
+    "billing:renew_order_status_json",
+    "billing:renew_demo_checkout",
+}
+# Site-wide files of the installable app: the same for everyone, nothing personal in them.
+PWA = {"service_worker", "web_manifest", "offline"}
 
 
 @dataclass(frozen=True)
@@ -140,7 +151,9 @@ def test_anonymous_visitors_get_no_500_and_are_sent_to_log_in_for_anything_priva
     assert errors == []
     for page, response in responses.items():
         private = page.name.split(":")[0] in ("accounts", "billing", "usage", "support")
-        if private and page.name not in PUBLIC:
+        if page.name in RENEW_SCOPED:
+            assert response.status_code in (403, 404, 405), (page.url, response.status_code)
+        elif private and page.name not in PUBLIC:
             assert response.status_code in (302, 405), (page.url, response.status_code)
             if response.status_code == 302:
                 assert response["Location"].startswith(LOGIN_PATHS), (page.url, response["Location"])
@@ -172,6 +185,9 @@ def test_customers_get_no_500_and_never_another_customers_page(world, role):
     for page, response in responses.items():
         if page.owner in ("owner", "other") and page.owner != mine:
             assert response.status_code == 404, (page.url, response.status_code)
+        elif page.name in RENEW_SCOPED:
+            # Signed in is not scoped: these pages answer only to the holder of a renew link.
+            assert response.status_code in (403, 404, 405), (page.url, response.status_code)
         elif page.owner == mine and not (page.name in PAID_ONLY and me.pending.number in page.url):
             assert response.status_code in (200, 302), (page.url, response.status_code)
         if page.is_admin and page.name not in ("admin:login", "admin:logout"):
@@ -210,6 +226,53 @@ def test_staff_get_no_500_and_only_what_their_group_allows(world, role):
     for page, response in responses.items():
         if page.name.startswith("support:finance_export_") and page.owner == "admin":
             assert response.status_code == (404 if role == "finance" else 403)  # not theirs, or not allowed
+
+
+def test_a_renew_link_holder_gets_that_cards_renew_pages_and_every_other_url_refuses_them(world):
+    """The scope of a renew link, over the whole URL conf: only the renew pages answer the holder."""
+    from django.utils import timezone
+
+    from billing import renew_links
+    from billing.models import Order
+
+    link, token = renew_links.renew_link_create(
+        card=world.owner.card, purpose="card_data_90", now=timezone.now()
+    )
+    browser = client_for(None)
+    assert browser.get(reverse("billing:renew_link_open", args=[token])).status_code == 303
+    through_link = renew_links.renew_link_order_create(link_id=link.pk, plan=world.plan, now=timezone.now())
+    owner = world.owner
+    secrets = [owner.user.email, owner.user.phone, owner.card.iccid, owner.paid.number, owner.pending.number]
+    secrets += [world.other.user.email, world.other.card.iccid, world.other.paid.number]
+
+    allowed = []
+    for page in pages(world):
+        response = browser.get(page.url)
+        assert response.status_code < 500 or page.name == "healthz", (page.url, response.status_code)
+        body = text(response).replace(page.url, "")
+        for secret in secrets:
+            assert secret not in body, (page.url, secret)
+        if page.name in RENEW_SCOPED:
+            if response.status_code == 200:
+                allowed.append(page.name)
+            continue
+        assert "3.2 GB" not in body, page.url  # the card's balance shows on the renew pages only
+        private = page.name.split(":")[0] in ("accounts", "billing", "usage", "support")
+        if page.name == "admin:logout":
+            continue  # sends anyone to the admin index, which sends them to log in
+        if (
+            page.owner
+            or (private and page.name not in PUBLIC)
+            or (page.is_admin and page.name != "admin:login")
+        ):
+            assert response.status_code in (302, 404, 405), (page.url, response.status_code)
+            if response.status_code == 302:
+                assert response["Location"].startswith(LOGIN_PATHS), (page.url, response["Location"])
+
+    assert "billing:renew" in allowed
+    status = browser.get(reverse("billing:renew_order_status", args=[through_link.number]))
+    assert status.status_code == 200
+    assert Order.objects.filter(renew_link=link).count() == 1
 
 
 def test_the_number_of_pages_crawled_is_reported(world, capsys):
