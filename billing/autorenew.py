@@ -19,7 +19,9 @@ from notices.models import Notification
 from notices.services import notice_send
 from plans.models import Plan
 from usage.display import format_gb, format_money
+from usage.forecast import FORECAST_WINDOW_DAYS, RUNOUT_SOON, card_forecast
 from usage.models import Card
+from usage.selectors import usage_by_monaco_day
 
 logger = logging.getLogger(__name__)
 
@@ -41,18 +43,35 @@ def auto_renewal_consent_general() -> str:
     )
 
 
-def auto_renewal_consent_text(*, plan: Plan) -> str:
+def auto_renewal_consent_runout() -> str:
+    return str(
+        _(
+            "I also ask for it each time, at the pace I used data over the last 7 days, the card's data "
+            "would run out within 24 hours."
+        )
+    )
+
+
+def auto_renewal_consent_text(*, plan: Plan, on_runout: bool = False) -> str:
     """What is stored as consented: the words shown, and the plan and price they applied to."""
     plan_terms = _("Plan: %(plan)s, %(data)s, %(price)s per renewal.") % {
         "plan": plan.name,
         "data": format_gb(plan.data_bytes),
         "price": format_money(plan.price_cents, plan.currency),
     }
-    return f"{auto_renewal_consent_general()} {plan_terms}"
+    runout = f" {auto_renewal_consent_runout()}" if on_runout else ""
+    return f"{auto_renewal_consent_general()}{runout} {plan_terms}"
 
 
 def auto_renewal_set(
-    *, card: Card, user, plan: Plan | None, enabled: bool, consent_text: str, now: datetime
+    *,
+    card: Card,
+    user,
+    plan: Plan | None,
+    enabled: bool,
+    consent_text: str,
+    now: datetime,
+    on_runout: bool = False,
 ) -> AutoRenewal:
     """Turn auto-renewal on (with the consent as shown) or off for one of the user's cards."""
     if card.owner_id != user.pk:
@@ -71,6 +90,7 @@ def auto_renewal_set(
         auto_renewal.enabled = enabled
         if enabled:
             auto_renewal.plan = plan
+            auto_renewal.on_runout = on_runout
             auto_renewal.consent_text = consent_text
             auto_renewal.consented_at = now
         auto_renewal.updated_at = now
@@ -101,12 +121,32 @@ def auto_renewal_save_method(*, card_id: int, customer_id: str, payment_method: 
 def auto_renewals_run(*, now: datetime) -> int:
     """Periodic: start one attempt for each card that is due. Returns how many were started."""
     started = 0
-    for auto_renewal in auto_renewals_due(now=now, expiry_window=EXPIRY_WINDOW, used_fraction=USED_FRACTION)[
-        :500
-    ]:
+    due = list(auto_renewals_due(now=now, expiry_window=EXPIRY_WINDOW, used_fraction=USED_FRACTION)[:500])
+    due += auto_renewals_due_by_forecast(now=now, exclude={auto_renewal.pk for auto_renewal in due})
+    for auto_renewal in due:
         if auto_renewal_attempt(auto_renewal_id=auto_renewal.pk, now=now) is not None:
             started += 1
     return started
+
+
+def auto_renewals_due_by_forecast(*, now: datetime, exclude: set[int]) -> list[AutoRenewal]:
+    """Opted in to the forecast trigger: the card's data runs out within 24 h at its pace (the same
+    rule, usage.forecast, as the run-out alert). One grouped usage query per 500 cards."""
+    candidates = list(
+        auto_renewals_due(
+            now=now, expiry_window=EXPIRY_WINDOW, used_fraction=USED_FRACTION, by_thresholds=False
+        )
+        .filter(on_runout=True, card__usage_updated_at__gte=now - timedelta(days=FORECAST_WINDOW_DAYS + 1))
+        .exclude(pk__in=exclude)[:500]
+    )
+    per_card = usage_by_monaco_day(cards=[auto_renewal.card for auto_renewal in candidates], now=now)
+    return [
+        auto_renewal
+        for auto_renewal in candidates
+        if card_forecast(
+            card=auto_renewal.card, per_day=per_card.get(auto_renewal.card_id, {}), now=now
+        ).runs_out_within(RUNOUT_SOON, now=now)
+    ]
 
 
 def auto_renewal_attempt(*, auto_renewal_id: int, now: datetime) -> Order | None:

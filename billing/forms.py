@@ -35,6 +35,13 @@ class CheckoutForm(forms.Form):
 
 class AutoRenewalForm(forms.Form):
     enabled = forms.BooleanField(label=_("Renew this card automatically"), required=False)
+    on_runout = forms.BooleanField(
+        label=_("Also renew when, at my pace, the data would run out within 24 hours"),
+        help_text=_(
+            "The forecast on your dashboard decides: it follows how fast you used data the last 7 days."
+        ),
+        required=False,
+    )
     plan = forms.ModelChoiceField(
         label=_("Plan"),
         queryset=Plan.objects.filter(is_active=True),

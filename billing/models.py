@@ -359,6 +359,10 @@ class AutoRenewal(models.Model):
     )
     plan = models.ForeignKey("plans.Plan", verbose_name=_("plan"), on_delete=models.PROTECT, related_name="+")
     enabled = models.BooleanField(_("enabled"), default=False)
+    # Opt-in: also renew when, at the card's pace, its data runs out within 24 h (usage.forecast).
+    on_runout = models.BooleanField(
+        _("also when the data runs out within 24 hours at my pace"), default=False
+    )
     consent_text = models.TextField(_("consent text as shown"), blank=True)
     consented_at = models.DateTimeField(_("consented at"), null=True, blank=True)
     stripe_customer_id = models.CharField(_("Stripe customer"), max_length=255, blank=True)

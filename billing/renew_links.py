@@ -26,8 +26,9 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from billing import services
@@ -115,8 +116,6 @@ def renew_link_url(token: str) -> str:
 
 def renew_link_url_for_notice(card: Card, kind: str) -> str:
     """usage.alerts' RenewUrlFor: a fresh link per alert (shared by its email and SMS)."""
-    from django.utils import timezone
-
     if card.owner_id is None:
         return renew_url(card)
     _link, token = renew_link_create(card=card, purpose=kind, now=timezone.now())
@@ -161,8 +160,6 @@ def renew_link_refusal(*, link: RenewLink | None, now: datetime, for_payment: bo
 
 
 def renew_link_opened(*, link: RenewLink, now: datetime) -> None:
-    from django.db.models import F
-
     RenewLink.objects.filter(pk=link.pk).update(opened_count=F("opened_count") + 1, last_opened_at=now)
 
 

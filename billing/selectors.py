@@ -201,28 +201,29 @@ def auto_renewal_for_card(*, card: Card) -> AutoRenewal | None:
 
 
 def auto_renewals_due(
-    *, now: datetime, expiry_window: timedelta, used_fraction: float
+    *, now: datetime, expiry_window: timedelta, used_fraction: float, by_thresholds: bool = True
 ) -> QuerySet[AutoRenewal]:
-    """Enabled auto-renewals whose active card expires within the window or has used the fraction.
+    """Enabled auto-renewals whose active card expires within the window or has used the fraction
+    (`by_thresholds=False`: every enabled one, for the forecast trigger to look at).
 
     Cards already triggered for their current expiry are left out: one attempt per validity period.
     """
-    return (
-        AutoRenewal.objects.filter(
-            enabled=True,
-            card__owner=F("user"),
-            card__suspended_at__isnull=True,
-            card__expires_at__gt=now,
-        )
-        .filter(
+    enabled = AutoRenewal.objects.filter(
+        enabled=True,
+        card__owner=F("user"),
+        card__suspended_at__isnull=True,
+        card__expires_at__gt=now,
+    )
+    if by_thresholds:
+        enabled = enabled.filter(
             Q(card__expires_at__lte=now + expiry_window)
             | Q(
                 card__period_allowance__gt=0,
                 card__data_remaining__lte=(1 - used_fraction) * F("card__period_allowance"),
             )
         )
-        .exclude(last_triggered_for_expiry=F("card__expires_at"))
-        .select_related("card", "plan", "user")
+    return enabled.exclude(last_triggered_for_expiry=F("card__expires_at")).select_related(
+        "card", "plan", "user"
     )
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from billing import autorenew, reconcile, renew_links, services, stripe_client, webhooks
 from billing.stripe_client import TRANSIENT_ERRORS
+from usage.alerts import card_alerts_send
 from usage.services import EsimOutOfStock
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,4 @@ def auto_renewals_run_task() -> None:
 @shared_task(ignore_result=True)
 def card_alerts_send_task() -> int:
     """usage's alerts, each carrying a card-scoped renew link (billing.renew_links) instead of a login."""
-    from usage.alerts import card_alerts_send
-
     return card_alerts_send(now=timezone.now(), renew_url_for=renew_links.renew_link_url_for_notice)

@@ -266,7 +266,11 @@ def wallet(request: HttpRequest) -> HttpResponse:
 def auto_renew(request: HttpRequest, card_id: int) -> HttpResponse:
     card = selectors.card_for_user_or_404(user=request.user, card_id=card_id)
     current = selectors.auto_renewal_for_card(card=card)
-    initial = {"enabled": bool(current and current.enabled), "plan": current.plan.code if current else None}
+    initial = {
+        "enabled": bool(current and current.enabled),
+        "on_runout": bool(current and current.on_runout),
+        "plan": current.plan.code if current else None,
+    }
     if initial["plan"] is None:
         first = Plan.objects.filter(is_active=True).first()
         initial["plan"] = first.code if first else None
@@ -275,13 +279,17 @@ def auto_renew(request: HttpRequest, card_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         plan = form.cleaned_data["plan"]
         enabled = form.cleaned_data["enabled"]
+        on_runout = form.cleaned_data["on_runout"]
         try:
             autorenew.auto_renewal_set(
                 card=card,
                 user=request.user,
                 plan=plan,
                 enabled=enabled,
-                consent_text=autorenew.auto_renewal_consent_text(plan=plan) if enabled else "",
+                on_runout=on_runout,
+                consent_text=autorenew.auto_renewal_consent_text(plan=plan, on_runout=on_runout)
+                if enabled
+                else "",
                 now=timezone.now(),
             )
         except services.BillingError as error:
@@ -300,6 +308,7 @@ def auto_renew(request: HttpRequest, card_id: int) -> HttpResponse:
             "form": form,
             "auto_renewal": current,
             "consent_general": consent_general,
+            "consent_runout": autorenew.auto_renewal_consent_runout(),
             "wallet_balance_cents": selectors.wallet_balance_cents(user=request.user),
             "currency": settings.CURRENCY,
         },

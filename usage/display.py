@@ -99,3 +99,10 @@ def format_monaco_weekday_time(value: datetime) -> str:
     # Translators: a PHP-style date format (Django's date filter): weekday, day, month and time.
     pattern = pgettext("weekday day month time format", "D j M, H:i")
     return gettext("%(datetime)s (Monaco time)") % {"datetime": dateformat.format(local, pattern)}
+
+
+def format_monaco_weekday_clock(value: datetime) -> str:
+    """'Thu 14:00': a moment within the next day, for a text message that must stay short."""
+    local = value.astimezone(monaco_zone())
+    # Translators: a PHP-style date format (Django's date filter): weekday and time, for SMS.
+    return dateformat.format(local, pgettext("weekday time format", "D H:i"))

@@ -129,6 +129,11 @@ def card_forecast(*, card: Card, per_day: dict[date, int], now: datetime) -> Usa
     )
 
 
+def _pace(daily_bytes: int) -> str:
+    # A number never breaks from its unit on a phone.
+    return format_data(daily_bytes).replace(" ", "\u00a0")
+
+
 def forecast_sentence(forecast: UsageForecast | None) -> str:
     """The forecast in plain words, in the active language; empty when there is nothing to say."""
     if forecast is None or forecast.outlook == Outlook.NONE:
@@ -139,12 +144,12 @@ def forecast_sentence(forecast: UsageForecast | None) -> str:
         if forecast.daily_bytes == 0:
             return gettext("You have used no data lately: at this pace your data lasts until your plan ends.")
         return gettext("At your pace (≈ %(pace)s a day) your data lasts until your plan ends.") % {
-            "pace": format_data(forecast.daily_bytes)
+            "pace": _pace(forecast.daily_bytes)
         }
     return gettext(
         "At your pace (≈ %(pace)s a day) your data runs out around %(when)s, %(margin)s before your plan ends."
     ) % {
-        "pace": format_data(forecast.daily_bytes),
+        "pace": _pace(forecast.daily_bytes),
         "when": format_monaco_weekday_time(forecast.runs_out_around),
         "margin": timeuntil(forecast.expires_at, forecast.runs_out_at, depth=1),
     }

@@ -238,3 +238,53 @@ def test_an_off_session_payment_that_fails_later_is_reported_by_webhook(
     assert AutoRenewal.objects.get().last_attempt_state == "declined"
     [email] = mail.outbox
     assert "was declined" in email.body
+
+
+def test_opted_in_the_forecast_trigger_renews_when_data_runs_out_within_24_hours(
+    owner, card, week_plan, fake_stripe
+):
+    from tests.usage.card_factories import usage_entry
+    from usage.models import UsageRecord
+
+    # 11 GB, 7 days in at 1.4 GB a day, 1.2 GB left (11 %, above the 90 % mark): runs out in about
+    # 21 hours, two days before expiry.
+    card.period_started_at = timezone.now() - timedelta(days=7)
+    card.period_allowance, card.data_remaining = 11 * 10**9, 1_200_000_000
+    card.expires_at = timezone.now() + timedelta(days=3)
+    card.usage_updated_at = timezone.now()
+    card.save()
+    entry = usage_entry(card)
+    UsageRecord.objects.bulk_create(
+        UsageRecord(
+            record_id=f"day-{day}",
+            card=card,
+            ledger_entry=entry,
+            start=timezone.now() - timedelta(days=day, hours=1),
+            end=timezone.now() - timedelta(days=day),
+            bytes=1_400_000_000,
+        )
+        for day in range(1, 8)
+    )
+    wallet_move(user=owner, amount_cents=2000, kind=WalletEntry.Kind.GOODWILL, now=timezone.now())
+    auto_renewal = consent(owner, card, week_plan)
+
+    assert auto_renewals_run(now=timezone.now()) == 0  # not opted in: 24 h / 90 % only
+
+    auto_renewal.on_runout = True
+    auto_renewal.save()
+    assert auto_renewals_run(now=timezone.now()) == 1
+    assert Order.objects.get().origin == Order.Origin.AUTO_RENEWAL
+    assert auto_renewals_run(now=timezone.now()) == 0  # once per validity period
+
+
+def test_the_forecast_trigger_is_in_the_consent_text_when_chosen(owner, card, week_plan, client):
+    client.force_login(owner)
+    response = client.post(
+        reverse("billing:auto_renew", args=[card.pk]),
+        {"enabled": "on", "on_runout": "on", "plan": week_plan.code, "consent": "on"},
+    )
+
+    assert response.status_code == 302
+    auto_renewal = AutoRenewal.objects.get()
+    assert auto_renewal.on_runout
+    assert "would run out within 24 hours" in auto_renewal.consent_text

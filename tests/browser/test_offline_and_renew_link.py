@@ -80,7 +80,7 @@ def test_offline_the_app_opens_on_the_last_known_balance_and_logging_out_forgets
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.wait_for_function(SNAPSHOT_SAVED)
     page.reload()  # now controlled by the service worker
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
     page.context.set_offline(True)
     # The traveller opens the app again with no connection. (Chromium under Playwright fails the
@@ -108,10 +108,14 @@ def test_offline_the_app_opens_on_the_last_known_balance_and_logging_out_forgets
     page.wait_for_url(re.compile(r"/accounts/login/"))
     page.wait_for_function("async () => !(await caches.has('portal-personal'))")
 
+    # Clear-Site-Data unregistered the worker; the login page registers it again, empty.
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.context.set_offline(True)
-    page.goto(live_server.url + "/")
-    page.wait_for_load_state()
+    page.reload()
+    assert page.get_by_role("heading", name="You are offline").is_visible()
+    assert page.get_by_text("Nothing is kept on this device while you are logged out").is_visible()
     assert "2.1 GB" not in page.content()
+    screenshot(page, "offline-after-logout")
     page.context.set_offline(False)
 
 

@@ -8,7 +8,7 @@ from django.db import transaction
 from notices import sms
 from notices.models import Notification
 from tests.accounts.factories import UserFactory
-from usage.alerts import card_alerts_send
+from usage.alerts import card_alerts_send, renew_url
 from usage.feeds import usage_records_apply
 from usage.ledger import card_suspend, card_topup
 from usage.models import Card
@@ -114,7 +114,7 @@ def test_75_percent_used_is_alerted_once_by_email_and_sms_with_a_renew_link(
     assert "2.5 GB is left, valid until 1 Dec 2026, 13:00 (Monaco time, CET)" in email.body
     # 7.5 GB in 4 days: 1.9 GB a day, so 2.5 GB last 32 hours from Thu 5 Nov, 13:00.
     assert (
-        "At your pace (≈ 1.9 GB a day) your data runs out around Fri 6 Nov, 21:00 (Monaco time), "
+        "At your pace (≈ 1.9\xa0GB a day) your data runs out around Fri 6 Nov, 21:00 (Monaco time), "
         "3\xa0weeks before your plan ends." in email.body
     )
     html, _ = email.alternatives[0]
@@ -279,12 +279,16 @@ def test_data_running_out_within_24_hours_at_this_pace_is_alerted_once_per_perio
         in email.body
     )
     assert (
-        "At your pace (≈ 2.7 GB a day) your data runs out around Thu 5 Nov, 04:00 (Monaco time)" in email.body
+        "At your pace (≈ 2.7\xa0GB a day) your data runs out around Thu 5 Nov, 04:00 (Monaco time)"
+        in email.body
     )
     [text] = sms_outbox
-    assert (
-        "runs out of data around Thu 5 Nov, 04:00 (Monaco time), before your plan ends. Renew:" in text.body
+    assert text.body.startswith(
+        "Monaco Data: at your pace Anna's phone runs out of data by Thu 04:00 Monaco time."
     )
+    # One GSM-7 segment with a renew link (billing.renew_links) on a 30-character site address.
+    renew_link = "https://portal.example-carrier.mc/r/" + "x" * 22
+    assert len(text.body.replace(renew_url(month_card), renew_link)) <= 160
 
 
 def test_the_75_percent_alert_waits_a_day_after_a_run_out_alert_then_goes_out_if_still_due(month_card, send):

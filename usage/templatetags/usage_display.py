@@ -9,6 +9,7 @@ from usage.display import (
     format_gb,
     format_monaco_compact,
     format_monaco_datetime,
+    format_monaco_weekday_clock,
     format_monaco_weekday_time,
     format_money,
     format_relative,
@@ -79,3 +80,11 @@ def monaco_weekday(value: datetime | None) -> str:
     if value is None:
         return ""
     return format_monaco_weekday_time(value)
+
+
+@register.filter
+def monaco_weekday_clock(value: datetime | None) -> str:
+    """{{ moment|monaco_weekday_clock }} → 'Thu 14:00' (in SMS, where every character counts)."""
+    if value is None:
+        return ""
+    return format_monaco_weekday_clock(value)
