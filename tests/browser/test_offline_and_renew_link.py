@@ -56,7 +56,7 @@ def test_the_forecast_reads_in_plain_words_in_english_and_chinese(
 
     forecast = page.locator("[data-forecast]")
     assert re.search(
-        r"At your pace \(≈ \d+ MB a day\) your data runs out around \w{3} \d+ \w{3}, \d\d:00",
+        r"At your pace \(≈ \d+\sMB a day\) your data runs out around \w{3} \d+ \w{3}, \d\d:00",
         forecast.inner_text(),
     )
     assert forecast.is_visible()
