@@ -179,7 +179,9 @@ def renew_links_revoke_for_card(*, card: Card, reason: str, now: datetime) -> in
     )
 
 
-def renew_link_order_create(*, link_id: int, plan: Plan, now: datetime) -> Order:
+def renew_link_order_create(
+    *, link_id: int, plan: Plan, now: datetime, start_now_text: str = "", start_now_language: str = ""
+) -> Order:
     """An order of the card's owner for this card, paid through the link: no credit, no promotion,
     no saved payment method. The link row is locked so two tabs cannot overspend its budget."""
     with transaction.atomic():
@@ -189,7 +191,14 @@ def renew_link_order_create(*, link_id: int, plan: Plan, now: datetime) -> Order
         if refusal:
             raise RenewLinkRefused(refusal)
         order = services.order_create(
-            user=link.owner, plan=plan, card=link.card, now=now, apply_wallet=False, save_payment_method=False
+            user=link.owner,
+            plan=plan,
+            card=link.card,
+            now=now,
+            apply_wallet=False,
+            save_payment_method=False,
+            start_now_text=start_now_text,
+            start_now_language=start_now_language,
         )
         order.renew_link = link
         order.save(update_fields=["renew_link"])

@@ -24,6 +24,7 @@ from billing import renew_links, selectors, services, webhooks
 from billing.forms import DemoPaymentForm
 from billing.models import Order, RenewLink
 from billing.presenters import order_progress
+from billing.withdrawal import start_now_text
 from plans.selectors import plans_on_sale
 from usage.forecast import card_forecast, forecast_sentence
 from usage.selectors import card_short_name, usage_by_monaco_day
@@ -138,9 +139,20 @@ def renew(request: HttpRequest) -> HttpResponse:
         plan = selectors.plan_for_sale(code=request.POST.get("plan", ""))
         if plan is None:
             error = _("This plan is not on sale. Please choose one of the plans below.")
+        elif not request.POST.get("start_now"):
+            # A normal order: the same express request to start now as at checkout (billing.withdrawal).
+            error = _(
+                "Tick the box to ask for your plan to start now: without it, it cannot start before the withdrawal period ends."
+            )
         else:
             try:
-                order = renew_links.renew_link_order_create(link_id=link.pk, plan=plan, now=now)
+                order = renew_links.renew_link_order_create(
+                    link_id=link.pk,
+                    plan=plan,
+                    now=now,
+                    start_now_text=start_now_text(language=request.LANGUAGE_CODE),
+                    start_now_language=request.LANGUAGE_CODE,
+                )
             except renew_links.RenewLinkRefused as refused:
                 return _refused(request, refused.refusal, status=410)
             except services.BillingError as failure:
@@ -156,6 +168,7 @@ def renew(request: HttpRequest) -> HttpResponse:
         "is_active": card.is_active_at(now),
         "forecast_sentence": forecast_sentence(card_forecast(card=card, per_day=per_day, now=now)),
         "plans": list(plans_on_sale()),
+        "start_now_text": start_now_text(language=request.LANGUAGE_CODE),
         "payments_left": renew_links.renew_link_payments_left(link=link),
         "link_expires_at": link.expires_at,
         "error": error,

@@ -83,7 +83,7 @@ def test_paying_through_the_link_is_a_normal_order_of_the_owner_without_credit_o
     Wallet.objects.create(user=owner, balance_cents=10_000)
     browser = opened(link)
 
-    response = browser.post(reverse("billing:renew"), {"plan": week_plan.code})
+    response = browser.post(reverse("billing:renew"), {"plan": week_plan.code, "start_now": "on"})
 
     order = Order.objects.get()
     assert order.customer == owner and order.card == card
@@ -102,6 +102,19 @@ def test_paying_through_the_link_is_a_normal_order_of_the_owner_without_credit_o
     assert reverse("billing:receipt", args=[order.number]) not in status  # the receipt is the owner's
     [confirmation] = [message for message in mail.outbox if order.number in message.subject + message.body]
     assert confirmation.to == [owner.email]
+
+
+def test_without_the_request_to_start_now_no_order_is_made(card, link, week_plan, demo_mode):
+    from billing.models import StartNowRequest
+
+    browser = opened(link)
+    refused = browser.post(reverse("billing:renew"), {"plan": week_plan.code})
+
+    assert refused.status_code == 400
+    assert "Tick the box to ask for your plan to start now" in refused.content.decode()
+    assert not Order.objects.exists()
+    browser.post(reverse("billing:renew"), {"plan": week_plan.code, "start_now": "on"})
+    assert StartNowRequest.objects.get().order == Order.objects.get()
 
 
 def test_stripe_checkout_gets_no_customer_and_no_prefilled_email(owner, card, link, week_plan, settings):
@@ -126,7 +139,7 @@ def test_stripe_checkout_gets_no_customer_and_no_prefilled_email(owner, card, li
     original = stripe_client.stripe_client
     stripe_client.stripe_client = lambda: FakeStripe
     try:
-        response = opened(link).post(reverse("billing:renew"), {"plan": week_plan.code})
+        response = opened(link).post(reverse("billing:renew"), {"plan": week_plan.code, "start_now": "on"})
     finally:
         stripe_client.stripe_client = original
 
@@ -140,9 +153,12 @@ def test_stripe_checkout_gets_no_customer_and_no_prefilled_email(owner, card, li
 def test_a_link_allows_a_bounded_number_of_payments(card, link, week_plan, demo_mode):
     browser = opened(link)
     for _ in range(renew_links.RENEW_LINK_MAX_PAYMENTS):
-        assert browser.post(reverse("billing:renew"), {"plan": week_plan.code}).status_code == 302
+        assert (
+            browser.post(reverse("billing:renew"), {"plan": week_plan.code, "start_now": "on"}).status_code
+            == 302
+        )
 
-    refused = browser.post(reverse("billing:renew"), {"plan": week_plan.code})
+    refused = browser.post(reverse("billing:renew"), {"plan": week_plan.code, "start_now": "on"})
 
     assert refused.status_code == 410
     assert "already been used for as many payments" in refused.content.decode()
@@ -154,10 +170,12 @@ def test_an_abandoned_checkout_gives_its_payment_back(card, link, week_plan, dem
 
     browser = opened(link)
     for _ in range(renew_links.RENEW_LINK_MAX_PAYMENTS):
-        browser.post(reverse("billing:renew"), {"plan": week_plan.code})
+        browser.post(reverse("billing:renew"), {"plan": week_plan.code, "start_now": "on"})
     order_cancel(order=Order.objects.first(), now=timezone.now())
 
-    assert browser.post(reverse("billing:renew"), {"plan": week_plan.code}).status_code == 302
+    assert (
+        browser.post(reverse("billing:renew"), {"plan": week_plan.code, "start_now": "on"}).status_code == 302
+    )
 
 
 def test_a_link_expires_after_72_hours(card, link):

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0005_renew_links'),
+        ('billing', '0007_renew_links'),
     ]
 
     operations = [
