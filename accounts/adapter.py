@@ -1,35 +1,71 @@
 import contextlib
 import logging
-import time
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+from allauth.account import app_settings as allauth_settings
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
+from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts import security
 from accounts.models import User
-from accounts.phone import PhoneNumberField, phone_parse
+from accounts.phone import PhoneNumberField, phone_parse, phone_sms_allowed
+from accounts.services import email_release_unverified, phone_release_unverified
 from notices.sms import SMSError, send_sms
 
 logger = logging.getLogger(__name__)
 
-# Authentication text messages (codes, "no account uses this number") per hour, whatever the endpoint.
-SMS_PER_NUMBER = 5
-SMS_PER_IP = 20
-SMS_WINDOW_SECONDS = 3600
+# allauth mails that carry a code: the code counts as issued only once the mail has left.
+_CODE_MAILS = {"account/email/login_code", "account/email/password_reset_code"}
+
+
+class _Site:
+    """What allauth's mail templates call `current_site`: ours, never the request's Host header."""
+
+    def __init__(self) -> None:
+        self.name = settings.SITE_NAME
+        self.domain = urlsplit(settings.SITE_URL).netloc
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def site_url(url: str) -> str:
+    """An absolute URL built from the request, moved onto settings.SITE_URL (scheme and host)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return url
+    site = urlsplit(settings.SITE_URL)
+    path = site.path.rstrip("/") + parts.path
+    return urlunsplit((site.scheme, site.netloc, path, parts.query, parts.fragment))
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    """allauth on our User: the phone lives on User.phone (E.164) and User.phone_verified."""
+    """allauth on our User: the phone lives on User.phone (E.164) and User.phone_verified.
+
+    The security rules (who may try what, how often; which identifiers count) are in
+    accounts.security; this adapter applies them at allauth's hooks.
+    """
 
     def save_user(self, request, user, form, commit=True):
         user = super().save_user(request, user, form, commit=False)
         # An empty email is stored as NULL: unique, and "no email" for the user_has_email_or_phone rule.
         user.email = user.email or None
+        if user.email:
+            # An unverified claim never blocks the address's real owner (accounts.security).
+            email_release_unverified(email=user.email, keep_user=user)
         language = translation.get_language()
         if language in dict(settings.LANGUAGES):
             user.language = language
@@ -40,8 +76,6 @@ class AccountAdapter(DefaultAccountAdapter):
     # --- Phone storage (allauth switches phone support on when all five are overridden) --------
 
     def set_phone(self, user, phone: str, verified: bool) -> None:
-        from accounts.services import phone_release_unverified
-
         if phone:
             phone_release_unverified(phone=phone, keep_user=user)
         user.phone = phone
@@ -70,56 +104,167 @@ class AccountAdapter(DefaultAccountAdapter):
     def phone_form_field(self, **kwargs):
         return PhoneNumberField(**kwargs)
 
+    # --- Passwords: failures per account and client (accounts.security) ------------------------
+
+    def pre_authenticate(self, request, **credentials) -> None:
+        # Instead of allauth's "login_failed" (5 per 5 minutes per login, whoever types them),
+        # which let anyone lock the owner out.
+        security.password_attempt_check(request, credentials)
+
+    def authentication_failed(self, request, **credentials) -> None:
+        security.password_attempt_failed(request, credentials)
+
+    # --- Email -----------------------------------------------------------------------------------
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """Every allauth mail links to SITE_URL and names SITE_NAME, whatever Host the request had;
+        a mail with a code is checked against the rules first and remembered once it has left."""
+        ctx: dict[str, Any] = {
+            "email": email,
+            "current_site": _Site(),
+            "site_name": settings.SITE_NAME,
+            "site_url": settings.SITE_URL,
+        }
+        ctx.update(
+            {name: site_url(value) if isinstance(value, str) else value for name, value in context.items()}
+        )
+        account = None
+        if template_prefix in _CODE_MAILS:
+            account = User.objects.filter(email__iexact=email, is_active=True).first()
+            if account is None:
+                return
+            if account.is_staff:
+                template_prefix = "account/email/staff_code_refused"
+            elif security.code_guessing_paused(self.request, account):
+                security.code_guessing_notify(account=account)
+                return
+        message = self.render_mail(template_prefix, email, ctx)
+        try:
+            message.send()
+        except OSError:  # smtplib errors are OSErrors
+            if account is None or self.request is None:
+                raise
+            # The code page stays, to ask again; the undelivered code is never accepted.
+            logger.exception("Could not send %s to %s", template_prefix, email)
+            messages.error(
+                self.request,
+                _("We could not send the email just now. Please ask for a new code in a minute."),
+            )
+            return
+        if account is not None and not account.is_staff:
+            security.code_delivered(request=self.request, account=account, code=ctx.get("code", ""))
+
+    def send_account_already_exists_mail(self, email: str) -> None:
+        if not security.email_verified_elsewhere(email):
+            return  # the address is free: the taken identifier of this sign-up was the phone
+        self.send_mail(
+            "account/email/account_already_exists",
+            email,
+            {
+                "signup_url": settings.SITE_URL + reverse("account_signup"),
+                "password_reset_url": settings.SITE_URL + reverse("account_reset_password"),
+            },
+        )
+
+    def get_email_confirmation_url(self, request, emailconfirmation) -> str:
+        return site_url(super().get_email_confirmation_url(request, emailconfirmation))
+
+    def get_reset_password_from_key_url(self, key: str) -> str:
+        return site_url(super().get_reset_password_from_key_url(key))
+
+    def confirm_email(self, request, email_address) -> bool:
+        """A confirmation link proves the address, not that its owner is the account's owner: an
+        account that already has a verified phone takes the address only from its own session."""
+        user = email_address.user
+        signed_in_as_owner = request.user.is_authenticated and request.user.pk == user.pk
+        if user.phone_verified and not signed_in_as_owner:
+            messages.error(
+                request,
+                _(
+                    "Log in to your account first, then open the link in the email again to confirm this address."
+                ),
+            )
+            return False
+        email_release_unverified(email=email_address.email, keep_user=user)
+        return super().confirm_email(request, email_address)
+
     # --- Text messages -------------------------------------------------------------------------
 
-    def _sms_budget_spent(self, phone: str) -> bool:
-        """Per number and per client address, whichever endpoint asks: nobody can spam a phone with
-        codes (allauth's per-action limits add up across login code, verification and reset)."""
-        from allauth.core.internal.ratelimit import get_ip
+    def _refuse(self, message: str) -> None:
+        """Stop the flow before anything is stored: back to the page, with the reason."""
+        messages.error(self.request, message)
+        raise ImmediateHttpResponse(HttpResponseRedirect(self.request.get_full_path()))
 
-        window = int(time.time()) // SMS_WINDOW_SECONDS
-        keys = [(f"sms-budget:number:{phone}:{window}", SMS_PER_NUMBER)]
-        if self.request is not None:
-            keys.append((f"sms-budget:ip:{get_ip(self.request)}:{window}", SMS_PER_IP))
-        if any((cache.get(key) or 0) >= limit for key, limit in keys):
-            return True
-        for key, _limit in keys:
-            if not cache.add(key, 1, timeout=SMS_WINDOW_SECONDS):
-                try:
-                    cache.incr(key)
-                except ValueError:  # expired between add and incr
-                    cache.set(key, 1, timeout=SMS_WINDOW_SECONDS)
-        return False
+    def _send_sms(self, phone: str, template: str, context: dict) -> bool:
+        """Send one authentication text within the budgets; False when nothing was sent.
 
-    def _send_sms(self, phone: str, template: str, context: dict) -> None:
-        context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
-        if self._sms_budget_spent(phone):
-            logger.warning("SMS to %s not sent: hourly budget for this number or address spent", phone)
+        A refusal (number outside the SMS policy, budget spent) stops the flow before the code is
+        stored (ImmediateHttpResponse) and tells the person to try later. A provider failure leaves
+        them on the code page to ask again; either way an undelivered code is never accepted, since
+        only delivered codes are remembered (accounts.security.code_delivered).
+        """
+        if not phone_sms_allowed(phone):
+            logger.warning("SMS to %s not sent: the number is outside the SMS policy", phone)
             if self.request is not None:
-                messages.error(
-                    self.request,
-                    _("Too many text messages were asked for. Please wait an hour and try again."),
-                )
-            return
+                self._refuse(_("We cannot send text messages to this number. Please use your email address."))
+            return False
+        if not security.sms_budget_take(self.request, phone):
+            logger.warning("SMS to %s not sent: budget for this number or address spent", phone)
+            if self.request is not None:
+                self._refuse(_("Too many text messages were asked for. Please wait an hour and try again."))
+            return False
+        if template is None:
+            return True  # counted like a real text, so nobody can tell which numbers have accounts
+        context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
         try:
             send_sms(phone, render_to_string(template, context).strip())
         except SMSError:
-            # The person sees the code page and can ask for a new code; a 500 page would help nobody.
             logger.exception("Could not send an SMS to %s", phone)
             if self.request is not None:
                 messages.error(
                     self.request,
                     _("We could not send the text message just now. Please ask for a new code in a minute."),
                 )
+            return False
+        return True
 
     def send_verification_code_sms(self, user, phone: str, code: str, **kwargs) -> None:
-        self._send_sms(phone, "sms/verification_code.txt", {"code": code})
+        if user.is_staff:
+            self._send_sms(phone, "sms/staff_code_refused.txt", {})
+            return
+        if security.phone_verified_elsewhere(phone, user=user):
+            # Adding a number another account has proven: its owner is told, nothing is revealed here.
+            self._send_sms(phone, "sms/account_already_exists.txt", {})
+            return
+        if security.code_guessing_paused(self.request, user):
+            self._send_sms(phone, None, {})
+            security.code_guessing_notify(account=user)
+            return
+        if self._send_sms(phone, "sms/verification_code.txt", {"code": code}):
+            security.code_delivered(request=self.request, account=user, code=code)
 
     def send_unknown_account_sms(self, phone: str, **kwargs) -> None:
-        self._send_sms(phone, "sms/unknown_account.txt", {})
+        template = "sms/unknown_account.txt" if settings.SMS_UNKNOWN_ACCOUNT_TEXTS else None
+        self._send_sms(phone, template, {})
 
     def send_account_already_exists_sms(self, phone: str) -> None:
-        self._send_sms(phone, "sms/account_already_exists.txt", {})
+        known = security.phone_verified_elsewhere(phone)
+        self._send_sms(phone, "sms/account_already_exists.txt" if known else None, {})
+
+    def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
+        # A staff member setting up their first authenticator right after logging in (the
+        # middleware sends them there) is not asked for the password again, nor to see the recovery
+        # codes of the authenticator they proved a minute ago; anything later asks as allauth does.
+        user = getattr(self.request, "user", None)
+        if app == "allauth.mfa" and user is not None and user.is_authenticated:
+            if not is_mfa_enabled(user):
+                return False
+            since = timezone.now() - timedelta(seconds=allauth_settings.REAUTHENTICATION_TIMEOUT)
+            if Authenticator.objects.filter(
+                user=user, type=Authenticator.Type.TOTP, created_at__gte=since
+            ).exists():
+                return False
+        return super().is_reauthentication_required(app=app, **kwargs)
 
     # --- Login stages --------------------------------------------------------------------------
 
@@ -129,3 +274,14 @@ class AccountAdapter(DefaultAccountAdapter):
             "allauth.account.stages.PhoneVerificationStage": "accounts.stages.PhoneVerificationStage",
         }
         return [ours.get(stage, stage) for stage in super().get_login_stages()]
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """allauth.mfa for staff: the site's name as issuer (never the request's Host), and a staff
+    member's authenticator is removed only by an administrator (who then makes them enrol a new one)."""
+
+    def get_totp_issuer(self) -> str:
+        return settings.SITE_NAME
+
+    def can_delete_authenticator(self, authenticator) -> bool:
+        return not authenticator.user.is_staff

@@ -1,12 +1,14 @@
 from allauth.account import forms as allauth_forms
 from allauth.account.adapter import get_adapter
-from allauth.account.internal.flows.manage_email import email_already_exists
 from allauth.account.models import EmailAddress
+from allauth.core import context
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts import security
 from accounts.models import User
 from accounts.phone import PhoneNumberField, country_choices, default_region, phone_parse
 
@@ -14,15 +16,13 @@ EMAIL_OR_PHONE_REQUIRED = _("Give an email address or a mobile phone number, or 
 ONLY_ONE = _("Give either an email address or a phone number, not both.")
 
 
-def _email_taken(email: str) -> bool:
-    return (
-        User.objects.filter(email__iexact=email).exists()
-        or EmailAddress.objects.filter(email__iexact=email).exists()
-    )
-
-
 class SignupForm(allauth_forms.SignupForm):
-    """Email, phone or both; duplicates and bad numbers are form errors and nothing is created."""
+    """Email, phone or both; bad numbers are form errors and nothing is created.
+
+    An email or phone another account has verified is never revealed: the sign-up answers as for a
+    new one (a code is "sent") and the owner is told someone tried. One only claimed (unverified)
+    elsewhere is not taken: it moves to this account (accounts.security, identifier rule).
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -32,17 +32,25 @@ class SignupForm(allauth_forms.SignupForm):
         self.fields["phone"].help_text = _("We send a code by text message to check it.")
 
     def validate_unique_email(self, value: str) -> str:
-        if _email_taken(value):
-            raise ValidationError(get_adapter().error_messages["email_taken"], code="email_taken")
-        email, _exists = email_already_exists(value, always_raise=True)
-        return email
+        self.email_taken = security.email_verified_elsewhere(value)
+        if self.email_taken:
+            self.account_already_exists = True
+        return value
 
     def _clean_phone(self) -> None:
         phone = self.cleaned_data.get("phone")
-        holder = get_adapter().get_user_by_phone(phone) if phone else None
-        # Only a verified number is taken: an unverified claim is released (accounts.services).
-        if holder and holder.phone_verified:
-            self.add_error("phone", get_adapter().error_messages["phone_taken"])
+        if phone and security.phone_verified_elsewhere(phone):
+            self.account_already_exists = True
+
+    def try_save(self, request):
+        if (
+            self.account_already_exists
+            and getattr(self, "email_taken", False)
+            and self.cleaned_data.get("phone")
+        ):
+            # allauth's answer stops at the phone step, so the email's owner is told here.
+            get_adapter().send_account_already_exists_mail(self.cleaned_data["email"])
+        return super().try_save(request)
 
     def clean(self):
         cleaned_data = super().clean()
@@ -99,7 +107,41 @@ class RequestLoginCodeForm(allauth_forms.RequestLoginCodeForm):
         cleaned_data = super().clean()
         if not cleaned_data.get("email") and not cleaned_data.get("phone") and not self.errors:
             raise ValidationError(EMAIL_OR_PHONE_REQUIRED, code="email_or_phone_required")
+        # Codes go only through a verified identifier (accounts.security); otherwise as if unknown.
+        self._user = security.code_flow_account(
+            getattr(self, "_user", None),
+            purpose="login",
+            email=cleaned_data.get("email"),
+            phone=cleaned_data.get("phone"),
+        )
         return cleaned_data
+
+
+class _BudgetedCodeMixin:
+    """The confirm step of a code: only a code delivered in this session counts, to its account,
+    and wrong ones spend that account's budget (accounts.security). A paused account's codes are
+    all refused, exactly like a wrong one, so the pause reveals nothing."""
+
+    expected_code: str
+
+    def clean_code(self) -> str:
+        request = context.request
+        account = security.code_account(request, self.expected_code) if self.expected_code else None
+        if account is None or security.code_guessing_paused(request, account):
+            raise get_adapter().validation_error("incorrect_code")
+        try:
+            return super().clean_code()
+        except ValidationError:
+            security.code_guess_failed(request, account)
+            raise
+
+
+class ConfirmLoginCodeForm(_BudgetedCodeMixin, allauth_forms.ConfirmLoginCodeForm):
+    pass
+
+
+class ConfirmPasswordResetCodeForm(_BudgetedCodeMixin, allauth_forms.ConfirmPasswordResetCodeForm):
+    pass
 
 
 class ResetPasswordForm(allauth_forms.ResetPasswordForm):
@@ -115,7 +157,11 @@ class ResetPasswordForm(allauth_forms.ResetPasswordForm):
         if not self.cleaned_data.get("email"):
             self.users = []
             return ""
-        return super().clean_email()
+        email = super().clean_email()
+        self.users = [
+            user for user in self.users if security.code_flow_account(user, purpose="reset", email=email)
+        ]
+        return email
 
     def clean(self):
         cleaned_data = super().clean()
@@ -129,7 +175,9 @@ class ResetPasswordForm(allauth_forms.ResetPasswordForm):
         if phone:
             # allauth's view rate-limits resets per cleaned_data["email"]: key them by phone instead.
             cleaned_data["email"] = phone
-            self.phone_user = get_adapter().get_user_by_phone(phone)
+            self.phone_user = security.code_flow_account(
+                get_adapter().get_user_by_phone(phone), purpose="reset", phone=phone
+            )
         return cleaned_data
 
     def save(self, request, **kwargs) -> str:
@@ -138,37 +186,72 @@ class ResetPasswordForm(allauth_forms.ResetPasswordForm):
             return super().save(request, **kwargs)
         from accounts.password_reset import PhonePasswordResetProcess
 
-        user = self.phone_user if self.phone_user and self.phone_user.is_active else None
-        PhonePasswordResetProcess.initiate_by_phone(request=request, user=user, phone=phone)
+        PhonePasswordResetProcess.initiate_by_phone(request=request, user=self.phone_user, phone=phone)
         return phone
 
 
 class VerifyPhoneForm(allauth_forms.VerifyPhoneForm):
-    """allauth's, except that only a verified holder blocks: an unverified claim on the number is
-    released when its real owner proves it (accounts.services.phone_release_unverified)."""
+    """allauth's, with the code budget per number and per account, and only a verified holder
+    blocking: an unverified claim on the number is released when its real owner proves it
+    (accounts.services.phone_release_unverified)."""
 
     def clean_code(self) -> str:
-        code = allauth_forms.BaseConfirmCodeForm.clean_code(self)
-        holder = get_adapter().get_user_by_phone(self.phone) if code and self.phone else None
-        if holder is not None and holder.phone_verified and (self.user is None or holder.pk != self.user.pk):
+        request = context.request
+        delivered = (
+            self.user is not None
+            and self.expected_code
+            and security.code_account(request, self.expected_code)
+        )
+        if (
+            not delivered
+            or delivered.pk != self.user.pk
+            or security.phone_code_guessing_paused(request, self.phone)
+            or security.code_guessing_paused(request, self.user)
+        ):
+            raise get_adapter().validation_error("incorrect_code")
+        try:
+            code = allauth_forms.BaseConfirmCodeForm.clean_code(self)
+        except ValidationError:
+            security.phone_code_guess_failed(request, self.phone)
+            security.code_guess_failed(request, self.user)
+            raise
+        if security.phone_verified_elsewhere(self.phone, user=self.user):
             raise ValidationError(get_adapter().error_messages["phone_taken"], code="phone_taken")
         return code
 
 
 class ChangePhoneForm(allauth_forms.ChangePhoneForm):
+    """A number another account has verified is not revealed: a code is "sent" as for any number,
+    and its owner gets a notice instead (accounts.adapter). An unverified claim does not block."""
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["phone"].label = _("New mobile phone")
 
     def clean_phone(self) -> str:
         phone = super().clean_phone()
-        if self.account_already_exists:
-            holder = get_adapter().get_user_by_phone(phone)
-            if holder is not None and not holder.phone_verified:
-                self.account_already_exists = False  # an unverified claim does not block (accounts.services)
-            else:
-                raise ValidationError(get_adapter().error_messages["phone_taken"], code="phone_taken")
+        self.account_already_exists = security.phone_verified_elsewhere(phone, user=self.user)
         return phone
+
+
+class AddEmailForm(allauth_forms.AddEmailForm):
+    """Adding an address another account has verified answers as for a free one ("confirmation
+    sent") and tells its owner instead; an unverified claim elsewhere moves here once confirmed."""
+
+    def clean_email(self) -> str:
+        email = super().clean_email()
+        self.account_already_exists = security.email_verified_elsewhere(email, user=self.user)
+        return email
+
+    def save(self, request):
+        if not self.account_already_exists:
+            return super().save(request)
+        email = self.cleaned_data["email"]
+        get_adapter().send_account_already_exists_mail(email)
+        get_adapter().add_message(
+            request, messages.INFO, "account/messages/email_confirmation_sent.txt", {"email": email}
+        )
+        return EmailAddress(user=self.user, email=email)
 
 
 # --- Profile -------------------------------------------------------------------------------------
@@ -230,16 +313,21 @@ class DeleteAccountForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean(self):
-        from allauth.core.internal.cryptokit import compare_user_code
-
         cleaned_data = super().clean()
         password = cleaned_data.get("password")
         code = (cleaned_data.get("code") or "").strip()
+        request = context.request
         if password:
             if not self.user.check_password(password):
                 self.add_error("password", _("This password is not correct."))
         elif code:
-            if not self.expected_code or not compare_user_code(actual=code, expected=self.expected_code):
+            if (
+                not self.expected_code
+                or security.code_guessing_paused(request, self.user)
+                or not security.codes_equal(code, self.expected_code)
+            ):
+                if self.expected_code and not security.code_guessing_paused(request, self.user):
+                    security.code_guess_failed(request, self.user)
                 self.add_error("code", _("This code is not correct or has expired."))
         else:
             raise ValidationError(

@@ -19,16 +19,18 @@ INVALID_MESSAGE = _(
     "for example 06 12 34 56 78, or start with + and the country code, for example +377 6 12 34 56 78."
 )
 NOT_MOBILE_MESSAGE = _("This number cannot receive text messages. Please give a mobile phone number.")
+COUNTRY_REFUSED_MESSAGE = _(
+    "We cannot send text messages to numbers in this country. Please use your email address, or another "
+    "mobile number."
+)
 
-# Types that can never receive an SMS code; anything else (including "fixed line or mobile") is accepted.
-_NO_SMS_TYPES = {
-    PhoneNumberType.FIXED_LINE,
-    PhoneNumberType.TOLL_FREE,
-    PhoneNumberType.PREMIUM_RATE,
-    PhoneNumberType.SHARED_COST,
-    PhoneNumberType.UAN,
-    PhoneNumberType.VOICEMAIL,
-}
+# Only numbers that can be a traveller's own mobile receive our codes: premium-rate, shared-cost,
+# personal (UK +44 70), UAN, VoIP, pager, voicemail, toll-free and fixed lines are where SMS-pumping
+# fraud sends texts (the operator shares the termination fee), and none of them is a phone in a pocket.
+SMS_NUMBER_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+# Calling codes of no country (+800, +808, +870, +881 satellite incl. Iridium +8816, +882/+883
+# international networks, +979): phonenumbers names their region "001".
+NON_GEOGRAPHIC_REGION = "001"
 # Regions that share a calling code with a bigger neighbour, for which phonenumbers has no name.
 _MISSING_NAMES = {
     "AC": _("Ascension Island"),
@@ -58,9 +60,32 @@ def phone_parse(value: str, region: str | None = None) -> str:
         raise ValidationError(INVALID_MESSAGE, code="invalid_phone") from error
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(INVALID_MESSAGE, code="invalid_phone")
-    if phonenumbers.number_type(number) in _NO_SMS_TYPES:
-        raise ValidationError(NOT_MOBILE_MESSAGE, code="not_mobile")
+    refusal = _sms_refusal(number)
+    if refusal is not None:
+        raise refusal
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def _sms_refusal(number: phonenumbers.PhoneNumber) -> ValidationError | None:
+    region = phonenumbers.region_code_for_number(number)
+    if region is None or region == NON_GEOGRAPHIC_REGION:
+        return ValidationError(NOT_MOBILE_MESSAGE, code="not_mobile")
+    if phonenumbers.number_type(number) not in SMS_NUMBER_TYPES:
+        return ValidationError(NOT_MOBILE_MESSAGE, code="not_mobile")
+    allowed = settings.SMS_ALLOWED_COUNTRIES
+    if region in settings.SMS_BLOCKED_COUNTRIES or (allowed and region not in allowed):
+        return ValidationError(COUNTRY_REFUSED_MESSAGE, code="country_refused")
+    return None
+
+
+def phone_sms_allowed(value: str) -> bool:
+    """May we text this stored E.164 number today (type and country policy)? Checked again at
+    sending, so a number stored before the policy changed gets nothing."""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(number) and _sms_refusal(number) is None
 
 
 def phone_display(value: str | None) -> str:

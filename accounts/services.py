@@ -74,11 +74,9 @@ def user_send_confirmation_code(*, user: User) -> str:
 
     By SMS to a verified phone, else by email. The caller keeps the code (in the session).
     """
-    from allauth.account import app_settings as allauth_account_settings
     from allauth.account.adapter import get_adapter
-    from allauth.core.internal.cryptokit import generate_user_code
 
-    code = generate_user_code(**allauth_account_settings.PHONE_VERIFICATION_CODE_FORMAT)
+    code = get_adapter().generate_login_code()
     if user.phone and user.phone_verified:
         body = render_to_string("sms/confirmation_code.txt", {"code": code, "site_name": settings.SITE_NAME})
         sms.send_sms(user.phone, body.strip())
@@ -123,4 +121,68 @@ def user_sessions_end(*, user: User, now: datetime) -> User:
     user.sessions_ended_at = now
     user.save(update_fields=["sessions_ended_at"])
     logger.info("User %s logged out everywhere", user.pk)
+    return user
+
+
+def email_release_unverified(*, email: str, keep_user: User | None = None) -> list[User]:
+    """An unverified email address never blocks its real owner (accounts.security, identifier rule).
+
+    Until someone opens the confirmation link (or types a code sent to it) the address is only a
+    claim. When another person signs up with it or confirms it, other accounts' claims are dropped:
+    an account with a verified phone keeps going without the address; one with nothing else to log
+    in with is closed in place. Staff addresses are vouched for by an administrator and never move.
+    """
+    from allauth.account.models import EmailAddress
+
+    verified_holders = EmailAddress.objects.filter(email__iexact=email, verified=True).values("user_id")
+    holders = User.objects.filter(email__iexact=email, is_staff=False).exclude(pk__in=verified_holders)
+    others = EmailAddress.objects.filter(email__iexact=email, verified=False)
+    if keep_user is not None and keep_user.pk:
+        holders = holders.exclude(pk=keep_user.pk)
+        others = others.exclude(user=keep_user)
+    others.exclude(user__is_staff=True).delete()
+    released = []
+    for holder in holders:
+        EmailAddress.objects.filter(user=holder, email__iexact=email).delete()
+        holder.email = None
+        holder.notify_email = False
+        if holder.phone:
+            holder.save(update_fields=["email", "notify_email"])
+        else:
+            holder.is_active = False
+            holder.anonymised_at = timezone.now()
+            holder.name = ""
+            holder.set_unusable_password()
+            holder.save(
+                update_fields=["email", "notify_email", "is_active", "anonymised_at", "name", "password"]
+            )
+        logger.info("Unverified email address released from user %s for another person", holder.pk)
+        released.append(holder)
+    return released
+
+
+def user_drop_unverified_identifiers(*, user: User) -> User:
+    """After a password reset: only identifiers proven by the person who reset remain.
+
+    A reset goes through a verified identifier, or an unverified one when nothing else on the account
+    is verified (accounts.security); either way whatever is still unverified may be someone else's.
+    """
+    from allauth.account.models import EmailAddress
+
+    fields = []
+    email_verified = EmailAddress.objects.filter(
+        user=user, email__iexact=user.email or "", verified=True
+    ).exists()
+    if user.email and not email_verified and user.phone and user.phone_verified:
+        EmailAddress.objects.filter(user=user, verified=False).delete()
+        user.email = None
+        user.notify_email = False
+        fields += ["email", "notify_email"]
+    if user.phone and not user.phone_verified and user.email:
+        user.phone = None
+        user.notify_sms = False
+        fields += ["phone", "notify_sms"]
+    if fields:
+        user.save(update_fields=fields)
+        logger.info("Unverified identifiers dropped from user %s after a password reset", user.pk)
     return user

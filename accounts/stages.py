@@ -1,6 +1,9 @@
 from allauth.account import stages
 from allauth.account.app_settings import EmailVerificationMethod
 from allauth.account.utils import has_verified_email
+from allauth.core.exceptions import RateLimited
+
+from portal.lib.ratelimit import respond_429
 
 
 class EmailVerificationStage(stages.EmailVerificationStage):
@@ -9,12 +12,14 @@ class EmailVerificationStage(stages.EmailVerificationStage):
     allauth's own setting is global ("optional" here, since phone-only travellers have no email), so
     the choice is made per login: someone whose phone is verified may come in and verify the email
     later; someone relying on an email must verify it first. Staff accounts are made by an
-    administrator (createsuperuser, the admin), who vouches for the address.
+    administrator (createsuperuser, the admin), who vouches for the address. A sign-up with an
+    address another account holds (no user: enumeration prevention) answers exactly like a new
+    email-only sign-up: "check your inbox".
     """
 
     def handle(self):
         user = self.login.user
-        if (
+        if (user is None and self.login.email) or (
             user is not None
             and user.email
             and not user.is_staff
@@ -30,9 +35,6 @@ class PhoneVerificationStage(stages.PhoneVerificationStage):
     429 instead of escaping as a 500 when a fourth sign-up in a minute comes from one address."""
 
     def handle(self):
-        from allauth.core.exceptions import RateLimited
-        from allauth.core.internal.ratelimit import respond_429
-
         try:
             return super().handle()
         except RateLimited:

@@ -19,6 +19,7 @@ from accounts import services
 from accounts.forms import PreferencesForm
 from accounts.phone import phone_display
 from portal.lib.offline import CLEAR_SITE_DATA
+from portal.lib.ratelimit import limit_writes
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ def _set_language_cookie(response: HttpResponse, language: str) -> None:
 
 
 @login_required
+@limit_writes("profile_update")
 def profile(request: HttpRequest) -> HttpResponse:
     user = request.user
     if request.method == "POST":

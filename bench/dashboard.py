@@ -175,6 +175,7 @@ def main() -> None:
             "SECRET_KEY": SECRET_KEY,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SECURE_SSL_REDIRECT": "false",
+            "PAYMENTS_DEMO": "1",  # production settings, demo payments on purpose
             "DJANGO_SETTINGS_MODULE": "dashboard_settings",
             "PYTHONPATH": os.pathsep.join([str(ROOT / "bench"), str(ROOT)]),
         }

@@ -28,6 +28,7 @@ def environment(redis_url: str) -> dict[str, str]:
         "REDIS_URL": redis_url,
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "STRIPE_SECRET_KEY": "",
+        "PAYMENTS_DEMO": "1",  # production settings, demo payments on purpose
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "portal.settings",
         "PYTHONPATH": str(ROOT),

@@ -3,7 +3,6 @@
 import logging
 import time
 
-from allauth.core import ratelimit
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -11,12 +10,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from accounts import security
 from accounts.forms import DeleteAccountForm
 from accounts.phone import phone_display
 from accounts.services import user_send_confirmation_code
 from front.services import account_delete
 from notices.services import NoticeError
 from notices.sms import SMSError
+from portal.lib import ratelimit
 from portal.lib.offline import CLEAR_SITE_DATA
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,10 @@ def delete_account(request: HttpRequest) -> HttpResponse:
         expected_code = stored.get("code")
 
     if request.method == "POST" and request.POST.get("action") == "send_code":
-        if not ratelimit.consume(request, action="delete_account_code", user=user):
+        by_sms = bool(user.phone and user.phone_verified)
+        if not ratelimit.hit(request, "delete_account_code", user=user) or (
+            by_sms and not security.sms_budget_take(request, user.phone)
+        ):
             messages.error(request, _("Too many codes asked for. Please wait a few minutes."))
             return redirect("front:account_delete")
         try:
@@ -71,7 +75,7 @@ def delete_account(request: HttpRequest) -> HttpResponse:
                 expected_code = None
             elif stored.get("code"):
                 request.session[DELETE_CODE_SESSION_KEY] = stored
-            if not ratelimit.consume(request, action="reauthenticate", user=user):
+            if not ratelimit.hit(request, "reauthenticate", user=user):
                 messages.error(request, _("Too many attempts. Please wait a few minutes."))
                 return redirect("accounts:profile")
     else:

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "django_celery_beat",
     "django_countries",
     "portal",
@@ -71,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.StaffSecurityMiddleware",
+    "accounts.middleware.WriteLimitMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -170,9 +173,12 @@ ACCOUNT_FORMS = {
     "signup": "accounts.forms.SignupForm",
     "login": "accounts.forms.LoginForm",
     "request_login_code": "accounts.forms.RequestLoginCodeForm",
+    "confirm_login_code": "accounts.forms.ConfirmLoginCodeForm",
     "reset_password": "accounts.forms.ResetPasswordForm",
+    "confirm_password_reset_code": "accounts.forms.ConfirmPasswordResetCodeForm",
     "change_phone": "accounts.forms.ChangePhoneForm",
     "verify_phone": "accounts.forms.VerifyPhoneForm",
+    "add_email": "accounts.forms.AddEmailForm",
 }
 # Globally "optional" (phone-only people have no email); accounts.stages makes it mandatory for
 # anyone whose only proof of identity is an email address.
@@ -192,22 +198,50 @@ ACCOUNT_SESSION_REMEMBER = True
 ACCOUNT_REAUTHENTICATION_REQUIRED = True
 # "Your password was changed", "your email was changed": a hijacked account does not go unnoticed.
 ACCOUNT_EMAIL_NOTIFICATIONS = True
-# allauth's limits, stated here so they are visible; the admin login goes through allauth's login
-# view (accounts.views.admin_login), so "login_failed" protects it too.
+# Every limit of the portal, in allauth's notation ("10/h/user,30/d/user,60/h/ip"): per account
+# ("user", or a "key" naming it), per client address ("ip"), per hour and per day. allauth reads its
+# own actions here; portal.lib.ratelimit reads the rest. README "Security" explains each one.
 ACCOUNT_RATE_LIMITS = {
-    "login": "30/m/ip",
-    "login_failed": "10/m/ip,5/5m/key",
-    "signup": "20/m/ip",
-    "request_login_code": "20/m/ip,3/m/key",
-    "reset_password": "20/m/ip,5/m/key",
-    "reset_password_from_key": "20/m/ip",
-    "verify_phone": "1/30s/key,3/m/ip",
-    "change_phone": "1/m/user",
-    "change_password": "5/m/user",
-    "manage_email": "10/m/user",
-    "reauthenticate": "10/m/user",
-    "delete_account_code": "3/10m/user",
-    # Each PDF is rendered on request (about 0.2 s of CPU): enough for any traveller, not for a flood.
+    # allauth's actions. "login_failed" now only guards the staff's authenticator codes (allauth.mfa,
+    # per staff member); wrong passwords are counted by accounts.security (password_failed_*).
+    "login": "30/m/ip,300/h/ip,1000/d/ip",
+    "login_failed": "10/m/ip,5/5m/key,10/h/key,20/d/key",
+    "signup": "20/m/ip,60/h/ip,200/d/ip",
+    "request_login_code": "20/m/ip,60/h/ip,200/d/ip,3/m/key,6/h/key,12/d/key",
+    "reset_password": "20/m/ip,60/h/ip,200/d/ip,3/m/key,6/h/key,12/d/key",
+    "reset_password_from_key": "20/m/ip,60/h/ip,200/d/ip",
+    "verify_phone": "1/30s/key,5/h/key,10/d/key,3/m/ip,20/h/ip,60/d/ip",
+    "change_phone": "1/m/user,5/h/user,10/d/user",
+    "change_password": "5/m/user,20/h/user,50/d/user",
+    "manage_email": "10/m/user,30/h/user,100/d/user",
+    "reauthenticate": "10/m/user,30/h/user,100/d/user",
+    # Wrong passwords (accounts.security): per account and client (a trusted device, else the
+    # address); per account for all clients without a trusted-device cookie; per address.
+    "password_failed_client": "5/5m/key,20/h/key,50/d/key",
+    "password_failed_account": "50/h/key,200/d/key",
+    "password_failed_ip": "10/m/ip,100/h/ip,500/d/ip",
+    # Wrong codes, across login, reset, phone verification and account deletion (accounts.security).
+    # OWASP ASVS 2.2.1 allows 100 failures an hour; 10 an hour and 20 a day per account keep the
+    # odds of guessing a 6-digit code in 30 days at 600 in a million (0.06 %).
+    "code_failed_account": "10/h/user,20/d/user",
+    "code_failed_device": "5/h/key,10/d/key",
+    "code_failed_ip": "30/h/ip,100/d/ip",
+    "code_failed_phone": "10/h/key,20/d/key",
+    # Authentication texts (codes, notices to a number), whichever page asks.
+    "sms_number": "5/h/key,10/d/key",
+    "sms_ip": "20/h/ip,60/d/ip",
+    "delete_account_code": "3/10m/user,6/h/user,10/d/user",
+    # Customer writes (portal.lib.ratelimit.limit_writes and accounts.middleware).
+    "customer_write": "300/h/user,1000/d/user,600/h/ip,3000/d/ip",
+    "anonymous_write": "200/h/ip,1000/d/ip",
+    "staff_write": "600/h/user,3000/d/user",
+    "profile_update": "30/h/user,100/d/user",
+    # support.services also refuses a sixth ticket within an hour, with its own message.
+    "ticket_open": "10/h/user,20/d/user,30/h/ip,100/d/ip",
+    "ticket_reply": "10/h/user,30/d/user,60/h/ip,200/d/ip",
+    "card_claim_failed": "10/h/user,20/d/user,30/h/ip,100/d/ip",
+    "promo_failed": "10/h/user,20/d/user,30/h/ip,100/d/ip",
+    # Invoices: each PDF is rendered on request (about 0.2 s of CPU): enough for any traveller, not for a flood.
     "document_pdf": "30/h/user,100/d/user,120/h/ip",
     "invoice_request": "10/h/user,20/d/user,60/h/ip",
     "invoice_email": "5/h/user,10/d/user,30/h/ip",
@@ -218,10 +252,23 @@ ACCOUNT_RATE_LIMITS.update({"renew_link_open": "20/h/ip,60/d/ip", "renew_link_pa
 ALLAUTH_USER_CODE_FORMAT = {"numeric": True, "dashed": False, "length": 6}
 ACCOUNT_PHONE_VERIFICATION_CODE_FORMAT = ALLAUTH_USER_CODE_FORMAT
 ACCOUNT_LOGIN_BY_CODE_FORMAT = ALLAUTH_USER_CODE_FORMAT
+ACCOUNT_PASSWORD_RESET_BY_CODE_FORMAT = ALLAUTH_USER_CODE_FORMAT
+# Texts arrive late on roaming networks: every code lives 15 minutes (what the SMS says). The odds
+# of guessing depend on the wrong-code budget above, not on this.
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 15 * 60
+ACCOUNT_PASSWORD_RESET_BY_CODE_TIMEOUT = 15 * 60
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if not DEBUG else "http"
 ALLAUTH_TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 PHONE_DEFAULT_REGION = envstr("PHONE_DEFAULT_REGION") or "MC"
+
+# Staff: a second factor (allauth.mfa: an authenticator app, with recovery codes), enforced before
+# any page by accounts.middleware.StaffSecurityMiddleware; no login or reset by a code alone; a
+# session that ends with the browser and after STAFF_SESSION_MAX_AGE at the latest.
+MFA_ADAPTER = "accounts.adapter.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = SITE_NAME
+STAFF_SESSION_MAX_AGE = envint("STAFF_SESSION_MAX_AGE", 8 * 3600)
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
@@ -317,6 +364,27 @@ SMS_API_USER = envstr("SMS_API_USER") or ""
 SMS_API_TOKEN = envstr("SMS_API_TOKEN") or ""
 SMS_SENDER = envstr("SMS_SENDER") or "MonacoData"
 
+
+def _sms_countries(name: str, default: list[str]) -> list[str]:
+    import phonenumbers
+
+    regions = [code.upper() for code in envlist(name, default)]
+    unknown = [code for code in regions if code not in phonenumbers.SUPPORTED_REGIONS]
+    if unknown:
+        raise ImproperlyConfigured(
+            f"{name}: not two-letter country codes phonenumbers knows: {', '.join(unknown)}"
+        )
+    return regions
+
+
+# SMS country policy (accounts.phone): numbers of a blocked country are refused for SMS; when the
+# allowed list is set, only its countries are accepted. The default blocks the destinations SMS
+# pumping was seen sending to; satellite and international-network numbers are always refused.
+SMS_BLOCKED_COUNTRIES = _sms_countries("SMS_BLOCKED_COUNTRIES", ["CU", "SO", "SL"])
+SMS_ALLOWED_COUNTRIES = _sms_countries("SMS_ALLOWED_COUNTRIES", [])
+# "No account uses this number" texts cost money and help pumping; off unless switched on.
+SMS_UNKNOWN_ACCOUNT_TEXTS = envbool("SMS_UNKNOWN_ACCOUNT_TEXTS", False)
+
 # --- Payments (Stripe, or demo mode when no key is set) ---------------------------------------
 
 STRIPE_SECRET_KEY = envstr("STRIPE_SECRET_KEY") or ""
@@ -324,7 +392,28 @@ STRIPE_PUBLISHABLE_KEY = envstr("STRIPE_PUBLISHABLE_KEY") or ""
 STRIPE_WEBHOOK_SECRET = envstr("STRIPE_WEBHOOK_SECRET") or ""
 # Tests point the official client at a local fake; never set in production.
 STRIPE_API_BASE = envstr("STRIPE_API_BASE") or ""
-PAYMENTS_DEMO_MODE = not STRIPE_SECRET_KEY
+# Payments fail closed: demo payments (customers confirm their own payment on a demo page) are the
+# development default only. In production they need PAYMENTS_DEMO=1, which `check --deploy` reports
+# as an error and every page announces with a banner; production without Stripe keys and without
+# the flag refuses to start.
+PAYMENTS_DEMO_MODE = envbool("PAYMENTS_DEMO", DEBUG and not STRIPE_SECRET_KEY)
+if PAYMENTS_DEMO_MODE and STRIPE_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "PAYMENTS_DEMO is on and STRIPE_SECRET_KEY is set: choose one (unset PAYMENTS_DEMO to take real payments)."
+    )
+_payments_missing = [
+    name
+    for name, value in (
+        ("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY),
+        ("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET),
+    )
+    if not value and (name == "STRIPE_SECRET_KEY" or not DEBUG)
+]
+if not PAYMENTS_DEMO_MODE and _payments_missing:
+    raise ImproperlyConfigured(
+        f"{' and '.join(_payments_missing)} must be set to take payments (an empty value or an empty *_FILE counts "
+        "as unset). For a demonstration without real payments set PAYMENTS_DEMO=1 instead."
+    )
 CURRENCY = "EUR"
 # Printed on receipts, invoices and credit notes. Invoices are issued only when name, address and
 # VAT number are all set; development mode fills in a labelled demo seller. In the address, "\n"

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_http_methods
 
 from billing.models import Order
 from billing.selectors import order_renewal_state
+from portal.lib.ratelimit import limit_writes
 from support import selectors, services
 from support.forms import ReplyForm, TicketForm
 from usage.models import Card
@@ -20,6 +21,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@limit_writes("ticket_open")
 def ticket_new(request: HttpRequest) -> HttpResponse:
     initial = {}
     # Links from a card or order page preselect it, but only the traveller's own.
@@ -48,6 +50,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@limit_writes("ticket_reply")
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = selectors.ticket_for_user_or_404(user=request.user, ticket_id=ticket_id)
     form = ReplyForm(request.POST or None)

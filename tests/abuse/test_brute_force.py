@@ -1,13 +1,15 @@
 """Guessing and spamming: every door that checks a secret or sends a text message is rate-limited."""
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
+from django.test import Client
 from django.urls import reverse
 
-from accounts.adapter import SMS_PER_IP, SMS_PER_NUMBER
 from billing.models import Order
 from tests.accounts.factories import UserFactory
 from tests.billing.factories import PlanFactory, PromotionFactory
@@ -16,6 +18,9 @@ from tests.usage.card_factories import InventoryCardFactory
 pytestmark = pytest.mark.django_db
 User = get_user_model()
 PASSWORD = "a long travel password 42"
+# settings.ACCOUNT_RATE_LIMITS "sms_number" and "sms_ip": texts per hour.
+SMS_PER_NUMBER = 5
+SMS_PER_IP = 20
 
 
 def code_in(text: str) -> str:
@@ -46,14 +51,51 @@ def traveller(db):
 # --- Passwords ---------------------------------------------------------------------------------
 
 
-def test_five_wrong_passwords_lock_the_account_even_for_the_right_one(client, traveller):
+def test_five_wrong_passwords_stop_the_guesser_but_not_the_owner(client, traveller):
     for _ in range(5):
         login(client, "demo@example.com", "guess")
 
-    response = login(client, "demo@example.com", PASSWORD)
+    guesser = login(client, "demo@example.com", PASSWORD)
+    owner = Client(REMOTE_ADDR="192.0.2.77")
+    response = login(owner, "demo@example.com", PASSWORD)
 
-    assert "Too many failed login attempts" in response.content.decode()
+    assert "Too many failed login attempts" in guesser.content.decode()
     assert not is_logged_in(client)
+    assert response.status_code == 302
+    assert is_logged_in(owner)
+
+
+def test_a_botnet_spending_the_accounts_budget_never_locks_the_owners_own_phone(traveller, sms_outbox):
+    owners_phone = Client(REMOTE_ADDR="192.0.2.77")
+    login(owners_phone, "demo@example.com", PASSWORD)
+    owners_phone.post(reverse("account_logout"))
+    start = datetime.now(UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        for n in range(60):  # 50 an hour per account from new devices (password_failed_account)
+            clock.move_to(start + timedelta(seconds=20 * n))
+            login(Client(REMOTE_ADDR=f"10.0.{n // 250}.{n % 250 + 1}"), "demo@example.com", "guess")
+        new_device = Client(REMOTE_ADDR="198.51.100.9")
+
+        refused = login(new_device, "demo@example.com", PASSWORD)
+        owner = login(owners_phone, "demo@example.com", PASSWORD)
+
+        assert "Log in with a code" in refused.content.decode()
+        assert owner.status_code == 302
+        assert is_logged_in(owners_phone)
+        # On a new device the owner comes in by a code sent to their own phone.
+        new_device.post(
+            reverse("account_request_login_code"), {"phone_country": "MC", "phone_number": "06 12 34 56 78"}
+        )
+        new_device.post(reverse("account_confirm_login_code"), {"code": code_in(sms_outbox[-1].body)})
+        assert is_logged_in(new_device)
+
+
+def test_a_forged_device_cookie_counts_as_no_device(client, traveller):
+    client.cookies["portal_device"] = "forged"
+    for _ in range(5):
+        login(client, "demo@example.com", "guess")
+
+    assert "Too many failed login attempts" in login(client, "demo@example.com", PASSWORD).content.decode()
 
 
 def test_one_address_guessing_many_accounts_is_stopped(client, traveller):

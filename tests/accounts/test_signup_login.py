@@ -1,12 +1,15 @@
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.urls import reverse
 
 from tests.accounts.factories import UserFactory
+from tests.fixtures.mfa import current_totp, totp_enrol
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -95,8 +98,9 @@ def test_a_traveller_signs_up_by_email_and_must_verify_it_before_coming_in(clien
     [message] = mail.outbox
     assert message.to == ["anna@example.com"]
     link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", message.body).group(0)
+    assert link.startswith(settings.SITE_URL + "/")  # never the Host the request came with
 
-    client.post(link.split("testserver", 1)[1])
+    client.post(urlsplit(link).path)
 
     assert EmailAddress.objects.get(user=user).verified
     assert sms_outbox == []
@@ -151,27 +155,32 @@ def test_a_bad_number_is_a_form_error_and_nothing_is_created(client, sms_outbox)
     assert sms_outbox == []
 
 
-def test_a_taken_phone_is_a_form_error_and_nothing_is_created(client, sms_outbox):
+def test_a_taken_phone_answers_as_a_new_one_and_tells_its_owner(client, sms_outbox):
     UserFactory(phone="+377612345678", phone_verified=True)
 
     response = signup(client, phone="+377 6 12 34 56 78", email="new@example.com")
 
-    assert response.status_code == 200
-    assert "already registered with this phone" in str(response.context["form"].errors["phone"])
+    assert response.status_code == 302
+    assert response["Location"] == reverse("account_verify_phone")  # as for a free number
     assert User.objects.count() == 1
-    assert sms_outbox == []
+    [sms] = sms_outbox
+    assert "you already have an account" in sms.body
+    assert not re.search(r"\b\d{6}\b", sms.body)
     assert mail.outbox == []
 
 
-def test_a_taken_email_in_other_letters_is_a_form_error_and_nothing_is_created(client):
-    UserFactory(email="anna@example.com")
+def test_a_taken_email_in_other_letters_answers_as_a_new_one_and_tells_its_owner(client):
+    owner = UserFactory(email="anna@example.com")
+    EmailAddress.objects.create(user=owner, email=owner.email, verified=True, primary=True)
 
     response = signup(client, email="ANNA@example.com")
 
-    assert response.status_code == 200
-    assert "already registered with this email" in str(response.context["form"].errors["email"])
+    assert response.status_code == 302
+    assert response["Location"] == reverse("account_email_verification_sent")  # as for a free address
     assert User.objects.count() == 1
-    assert mail.outbox == []
+    [message] = mail.outbox
+    assert message.to == ["anna@example.com"]
+    assert "already exists" in message.body
 
 
 # --- Login -----------------------------------------------------------------------------------
@@ -240,12 +249,13 @@ def test_an_email_only_account_must_be_verified_before_logging_in(client):
 
 
 def test_a_staff_account_made_by_an_administrator_logs_in_without_an_email_round_trip(client):
-    staff = UserFactory(email="ops@example.com", is_staff=True, password=PASSWORD)  # createsuperuser-style
+    UserFactory(email="ops@example.com", is_staff=True, password=PASSWORD)  # createsuperuser-style
 
     response = login(client, "ops@example.com")
 
     assert response.status_code == 302
-    assert logged_in_user(client) == staff
+    # In, but nowhere until an authenticator app is set up (staff use a second factor).
+    assert client.get(reverse("accounts:profile"))["Location"].startswith(reverse("mfa_activate_totp"))
 
 
 def test_an_unverified_phone_is_verified_by_sms_at_login(client, sms_outbox):
@@ -285,14 +295,24 @@ def test_a_traveller_logs_in_by_a_code_sent_by_email(client, traveller, sms_outb
     assert sms_outbox == []
 
 
-def test_a_code_for_an_unknown_phone_logs_nobody_in_and_says_so_only_to_that_phone(
-    client, traveller, sms_outbox
-):
+def test_a_code_for_an_unknown_phone_logs_nobody_in_and_texts_nobody(client, traveller, sms_outbox):
     response = client.post(
         reverse("account_request_login_code"), {"phone_country": "MC", "phone_number": "+377 6 99 99 99 99"}
     )
 
     assert response.status_code == 302  # same answer as for a known number
+    assert sms_outbox == []  # "no account uses this number" texts are off (SMS_UNKNOWN_ACCOUNT_TEXTS)
+    response = client.post(reverse("account_confirm_login_code"), {"code": "123456"})
+    assert logged_in_user(client) is None
+
+
+def test_unknown_account_texts_can_be_switched_on(client, traveller, sms_outbox, settings):
+    settings.SMS_UNKNOWN_ACCOUNT_TEXTS = True
+
+    client.post(
+        reverse("account_request_login_code"), {"phone_country": "MC", "phone_number": "+377 6 99 99 99 99"}
+    )
+
     [sms] = sms_outbox
     assert sms.to == "+377699999999"
     assert "no account uses it" in sms.body
@@ -326,13 +346,18 @@ def test_the_admin_login_is_locked_after_repeated_failures_too(client):
     assert client.get("/admin/").status_code == 302
 
 
-def test_the_admin_login_lets_staff_into_the_admin(client):
+def test_the_admin_login_lets_staff_into_the_admin_with_their_authenticator_code(client):
     staff = UserFactory(email="admin@example.com", is_staff=True, is_superuser=True, password=PASSWORD)
     EmailAddress.objects.create(user=staff, email=staff.email, verified=True, primary=True)
+    totp_enrol(staff)
 
     response = client.post(
         reverse("admin:login") + "?next=/admin/", {"login": "admin@example.com", "password": PASSWORD}
     )
+    assert response["Location"] == reverse("mfa_authenticate")
+    assert client.get("/admin/").status_code == 302  # the password alone is not enough
+
+    response = client.post(reverse("mfa_authenticate"), {"code": current_totp()})
 
     assert response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
@@ -400,8 +425,7 @@ def test_a_reset_for_an_unknown_phone_sends_no_code(client, traveller, sms_outbo
     )
 
     assert response["Location"] == reverse("account_confirm_password_reset_code")
-    [sms] = sms_outbox
-    assert not re.search(r"\b\d{6}\b", sms.body)
+    assert sms_outbox == []
     response = client.post(reverse("account_confirm_password_reset_code"), {"code": "123456"})
     assert response.status_code == 200
     assert response.context["form"].errors

@@ -5,6 +5,7 @@ from django.urls import reverse
 from audit.models import AuditEntry, ImmutableRecordError
 from audit.services import audit_record
 from plans.models import Plan
+from tests.fixtures.mfa import totp_enrol
 from tests.support.factories import CardFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def superuser(db):
-    return UserFactory(email="root@example.com", is_staff=True, is_superuser=True)
+    return totp_enrol(UserFactory(email="root@example.com", is_staff=True, is_superuser=True))
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def test_an_admin_change_asks_for_a_reason_and_records_before_and_after(root_cli
 
 
 def test_a_card_label_change_by_support_is_audited(client, customer):
-    agent = UserFactory(is_staff=True, groups=["support"])
+    agent = totp_enrol(UserFactory(is_staff=True, groups=["support"]))
     agent.save()
     client.force_login(agent)
     card = CardFactory(owner=customer, label="Old")

@@ -11,6 +11,11 @@ from front.management.commands.seed_demo import DEMO_PASSWORD
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _development_mode(settings):
+    settings.DEBUG = True  # seed_demo refuses to run in production mode
+
+
 def seed() -> str:
     out = io.StringIO()
     call_command("seed_demo", stdout=out)
@@ -73,3 +78,43 @@ def test_the_printed_traveller_login_reaches_the_dashboard(client):
     assert response.status_code == 200
     assert response.redirect_chain[-1][0] == "/"
     assert response.context["user"].email == "demo@example.com"
+
+
+def test_it_refuses_to_run_in_production_mode_so_no_published_superuser_appears(tmp_path):
+    """The published admin@example.com / password must never exist on a real site."""
+    import secrets
+
+    from tests.portal.test_production_settings import SETTINGS_VARIABLES, manage
+
+    env = {name: value for name, value in __import__("os").environ.items() if name not in SETTINGS_VARIABLES}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "VAR_DIR": str(tmp_path),
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "portal.example.com",
+            "PAYMENTS_DEMO": "1",
+        }
+    )
+
+    result = manage(env, "seed_demo")
+
+    assert result.returncode != 0
+    assert "runs only with DEBUG on" in result.stderr
+    assert "admin@example.com" not in result.stdout
+
+
+def test_the_staff_get_the_printed_authenticator_secret():
+    from allauth.mfa.models import Authenticator
+
+    from front.management.commands.seed_demo import DEMO_TOTP_SECRETS
+
+    output = seed()
+
+    User = get_user_model()
+    for email, secret in DEMO_TOTP_SECRETS.items():
+        assert secret in output
+        assert Authenticator.objects.filter(user=User.objects.get(email=email), type="totp").count() == 1
+    seed()
+    assert Authenticator.objects.filter(type="totp").count() == len(DEMO_TOTP_SECRETS)

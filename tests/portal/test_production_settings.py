@@ -15,6 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_VARIABLES = [
     *("DEBUG", "SECRET_KEY", "SECRET_KEY_FILE", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"),
+    *("STRIPE_SECRET_KEY", "STRIPE_SECRET_KEY_FILE", "STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET_FILE"),
+    "PAYMENTS_DEMO",
     "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser fixtures; never in production
 ]
 
@@ -39,6 +41,8 @@ def production(env: dict[str, str]) -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "portal.example.com",
         "CSRF_TRUSTED_ORIGINS": "https://portal.example.com",
+        "STRIPE_SECRET_KEY": "sk_test_" + secrets.token_hex(12),
+        "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(12),
     }
 
 

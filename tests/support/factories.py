@@ -66,10 +66,13 @@ def ensure_staff_groups() -> None:
 
 
 def staff_user(group: str, **kwargs) -> User:
+    """A staff member with an authenticator set up, as every staff member must have (allauth.mfa)."""
+    from tests.fixtures.mfa import totp_enrol
+
     ensure_staff_groups()
     user = UserFactory(is_staff=True, groups=[group], **kwargs)
     user.save()
-    return user
+    return totp_enrol(user)
 
 
 class PlanFactory(factory.django.DjangoModelFactory):

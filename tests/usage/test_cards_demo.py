@@ -12,6 +12,11 @@ from usage.services import card_claim, esim_allocate
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _development_mode(settings):
+    settings.DEBUG = True  # seed_demo refuses to run in production mode
+
+
 def seed() -> str:
     out = io.StringIO()
     call_command("seed_demo", stdout=out)

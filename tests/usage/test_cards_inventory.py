@@ -6,6 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
 
+from tests.fixtures.mfa import totp_enrol
 from tests.usage.card_factories import InventoryCardFactory, OwnedCardFactory
 from usage.iccid import iccid_with_check_digit
 from usage.models import Card
@@ -143,7 +144,9 @@ def test_allocation_fails_clearly_when_the_stock_is_empty(owner):
 
 @pytest.fixture
 def stock_keeper(django_user_model):
-    user = django_user_model.objects.create_user(email="stock@example.com", password="x", is_staff=True)
+    user = totp_enrol(
+        django_user_model.objects.create_user(email="stock@example.com", password="x", is_staff=True)
+    )
     user.user_permissions.add(Permission.objects.get(codename="add_card", content_type__app_label="usage"))
     return user
 
@@ -193,6 +196,8 @@ def test_customers_and_staff_without_the_permission_cannot_import(client, owner,
     client.force_login(owner)
     assert client.get(url).status_code == 302  # to the admin login
 
-    clerk = django_user_model.objects.create_user(email="clerk@example.com", password="x", is_staff=True)
+    clerk = totp_enrol(
+        django_user_model.objects.create_user(email="clerk@example.com", password="x", is_staff=True)
+    )
     client.force_login(clerk)
     assert client.get(url).status_code == 403

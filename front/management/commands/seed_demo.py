@@ -1,7 +1,8 @@
 """Demo data for a fresh portal: people to log in as, in clear steps that are safe to run again.
 
 Every step looks its rows up before creating them, so `seed_demo` can run at every start and never
-duplicates anything; it restores the printed demo passwords so the printed logins always work.
+duplicates anything; it restores the printed demo passwords (and the staff's authenticator secrets)
+so the printed logins always work. It refuses to run with DEBUG off: the logins are published.
 """
 
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,6 +26,12 @@ TRAVELLER_PHONE = "+377612345678"
 SUPPORT_EMAIL = "support@example.com"
 FINANCE_EMAIL = "finance@example.com"
 ADMIN_EMAIL = "admin@example.com"
+# Staff must use a second factor (allauth.mfa TOTP). Published like the password: demo only.
+DEMO_TOTP_SECRETS = {
+    SUPPORT_EMAIL: "MONACODEMOSUPPORTAGENTTOTPSECRET",
+    FINANCE_EMAIL: "MONACODEMOFINANCECLERKTOTPSECRET",
+    ADMIN_EMAIL: "MONACODEMOSITEADMINTOTPSECRETKEY",
+}
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,21 @@ def seed_traveller() -> list[Login]:
     return [Login("Traveller", (TRAVELLER_EMAIL, "+377 6 12 34 56 78"), DEMO_PASSWORD, "/")]
 
 
+def _totp(user) -> None:
+    """Give a demo staff member the published authenticator secret (replacing any other)."""
+    from allauth.mfa.adapter import get_adapter
+    from allauth.mfa.models import Authenticator
+
+    secret = DEMO_TOTP_SECRETS[user.email]
+    current = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    if current is not None and get_adapter().decrypt(current.data["secret"]) == secret:
+        return
+    Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).delete()
+    Authenticator.objects.create(
+        user=user, type=Authenticator.Type.TOTP, data={"secret": get_adapter().encrypt(secret)}
+    )
+
+
 def seed_staff() -> list[Login]:
     # The support engineer's migration gives these groups their permissions; here they only exist.
     support_group, _ = Group.objects.get_or_create(name="support")
@@ -77,7 +99,9 @@ def seed_staff() -> list[Login]:
     support.groups.add(support_group)
     finance = _user(email=FINANCE_EMAIL, name="Demo Finance", is_staff=True)
     finance.groups.add(finance_group)
-    _user(email=ADMIN_EMAIL, name="Demo Admin", is_staff=True, is_superuser=True)
+    admin = _user(email=ADMIN_EMAIL, name="Demo Admin", is_staff=True, is_superuser=True)
+    for user in (support, finance, admin):
+        _totp(user)
     return [
         Login("Support agent", (SUPPORT_EMAIL,), DEMO_PASSWORD, "/admin/"),
         Login("Finance", (FINANCE_EMAIL,), DEMO_PASSWORD, "/support/finance/export/"),
@@ -106,6 +130,11 @@ class Command(BaseCommand):
     help = "Create the demo traveller, support, finance and admin users (idempotent) and print the logins."
 
     def handle(self, *args, **options) -> None:
+        if not settings.DEBUG:
+            raise CommandError(
+                "seed_demo creates staff and superuser logins with a published password; it runs only "
+                "with DEBUG on (development). Create real staff with `manage.py createsuperuser`."
+            )
         steps = [
             seed_traveller,
             seed_staff,
@@ -124,3 +153,7 @@ class Command(BaseCommand):
             who = " or ".join(login.identifiers)
             self.stdout.write(f"  {login.role:<14} {who:<44} {settings.SITE_URL}{login.where}")
         self.stdout.write("  Logging in by phone code? The SMS is printed here and saved under var/sms/.")
+        self.stdout.write("  Staff also type a code from an authenticator app set up with their secret:")
+        for email, secret in DEMO_TOTP_SECRETS.items():
+            self.stdout.write(f"    {email:<22} TOTP secret {secret}")
+        self.stdout.write("  No app at hand? `python manage.py demo_totp` prints the current codes.")
