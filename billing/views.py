@@ -20,6 +20,7 @@ from billing.models import Order
 from billing.presenters import order_progress, topups_by_order
 from billing.withdrawal import start_now_text
 from plans.models import Plan
+from portal.lib import ratelimit
 
 logger = logging.getLogger(__name__)
 
@@ -58,14 +59,15 @@ def checkout(request: HttpRequest) -> HttpResponse:
     promo_code = form.cleaned_data.get("promo_code", "") if form.is_bound else ""
     apply_wallet = form.cleaned_data.get("apply_wallet", False) if form.is_bound else True
     promotion = None
-    if promo_code and _promo_guesses_exhausted(request, now):
+    # Wrong promo codes are limited per account and per address ("promo_failed"), even by GET.
+    if promo_code and not ratelimit.allowed(request, "promo_failed", user=request.user):
         form.add_error("promo_code", _("Too many wrong promo codes. Please wait an hour and try again."))
         return _checkout_render(request, form, plan, card, None, apply_wallet, now, status=429)
     if promo_code:
         try:
             promotion = selectors.promotion_find(code=promo_code, plan=plan, user=request.user, now=now)
         except selectors.PromotionInvalid as error:
-            _promo_guess_failed(request, now)
+            ratelimit.hit(request, "promo_failed", user=request.user)
             form.add_error("promo_code", str(error))
 
     if request.method == "POST" and not form.errors and not form.cleaned_data.get("start_now"):
@@ -116,36 +118,6 @@ def _checkout_render(request, form, plan, card, promotion, apply_wallet, now, *,
         "start_now_text": start_now_text(language=request.LANGUAGE_CODE),
     }
     return render(request, "billing/checkout.html", context, status=status or (400 if form.errors else 200))
-
-
-# Wrong promo codes allowed per hour before any code is refused unseen: guessing codes is cheap
-# otherwise. Per IP is looser because hotel and café networks put many travellers behind one address.
-PROMO_FAILURES_PER_USER = 10
-PROMO_FAILURES_PER_IP = 30
-PROMO_WINDOW_SECONDS = 3600
-
-
-def _promo_counter_keys(request: HttpRequest, now) -> list[tuple[str, int]]:
-    from allauth.core.internal.ratelimit import get_ip
-
-    window = int(now.timestamp()) // PROMO_WINDOW_SECONDS
-    return [
-        (f"promo-guess:user:{request.user.pk}:{window}", PROMO_FAILURES_PER_USER),
-        (f"promo-guess:ip:{get_ip(request)}:{window}", PROMO_FAILURES_PER_IP),
-    ]
-
-
-def _promo_guesses_exhausted(request: HttpRequest, now) -> bool:
-    return any((cache.get(key) or 0) >= limit for key, limit in _promo_counter_keys(request, now))
-
-
-def _promo_guess_failed(request: HttpRequest, now) -> None:
-    for key, _limit in _promo_counter_keys(request, now):
-        if not cache.add(key, 1, timeout=PROMO_WINDOW_SECONDS):
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.set(key, 1, timeout=PROMO_WINDOW_SECONDS)
 
 
 def _auto_renew_wants_method(card) -> bool:

@@ -7,12 +7,9 @@ import csv
 import hashlib
 import hmac
 import io
-import ipaddress
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,9 +20,6 @@ from usage.models import Card
 
 # Failed claims allowed per window before further attempts are refused. Per IP is looser than per
 # user because hotel and café networks put many travellers behind one address.
-CLAIM_FAILURES_PER_USER = 10
-CLAIM_FAILURES_PER_IP = 30
-CLAIM_WINDOW_SECONDS = 3600
 
 INVENTORY_MAX_ROWS = 200_000
 INVENTORY_COLUMNS = ("iccid", "activation_code", "claim_code")
@@ -70,44 +64,14 @@ def claim_code_hash(code: str) -> str:
     ).hexdigest()
 
 
-def _ip_bucket(ip: str) -> str:
-    """IPv6 clients usually hold a whole /64: counting per address would let them rotate freely."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return ip
-    if address.version == 6:
-        return f"{ipaddress.ip_network(f'{address}/64', strict=False).network_address}/64"
-    return str(address)
-
-
-def _claim_counter_keys(*, user_id: int, ip: str | None, now: datetime) -> list[tuple[str, int]]:
-    window = int(now.timestamp()) // CLAIM_WINDOW_SECONDS
-    keys = [(f"card-claim:user:{user_id}:{window}", CLAIM_FAILURES_PER_USER)]
-    if ip:
-        keys.append((f"card-claim:ip:{_ip_bucket(ip)}:{window}", CLAIM_FAILURES_PER_IP))
-    return keys
-
-
-def _claim_failure_record(keys: list[tuple[str, int]]) -> None:
-    for key, _limit in keys:
-        if not cache.add(key, 1, timeout=CLAIM_WINDOW_SECONDS):
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.set(key, 1, timeout=CLAIM_WINDOW_SECONDS)
-
-
-def card_claim(*, user, iccid: str, claim_code: str, ip: str | None = None) -> Card:
+def card_claim(*, user, iccid: str, claim_code: str) -> Card:
     """Gives `user` the card printed with this ICCID and claim code.
 
     Refused with the same CardClaimRefused for an unknown ICCID, a wrong code, a card without a code
-    and a card someone else owns. Failed attempts are counted per user and per IP.
+    and a card someone else owns. The claim page limits wrong pairs per account and per address
+    (settings.ACCOUNT_RATE_LIMITS "card_claim_failed").
     """
     now = timezone.now()
-    keys = _claim_counter_keys(user_id=user.pk, ip=ip, now=now)
-    if any((cache.get(key) or 0) >= limit for key, limit in keys):
-        raise CardClaimRateLimited()
 
     iccid = iccid_normalise(iccid)
     offered_hash = claim_code_hash(claim_code)
@@ -126,7 +90,6 @@ def card_claim(*, user, iccid: str, claim_code: str, ip: str | None = None) -> C
             card.allocated_at = card.allocated_at or now
             card.save(update_fields=["owner", "allocated_at"])
     if card is None:
-        _claim_failure_record(keys)
         raise CardClaimRefused()
     return card
 

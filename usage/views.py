@@ -1,7 +1,6 @@
 from urllib.parse import quote
 
 import segno
-from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -14,6 +13,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from portal.lib import ratelimit
 from usage import selectors, services
 from usage.forms import CardClaimForm, InventoryImportForm
 from usage.iccid import activation_code_parse
@@ -81,17 +81,18 @@ def card_esim(request: HttpRequest, card_id: int) -> HttpResponse:
 def card_claim(request: HttpRequest) -> HttpResponse:
     form = CardClaimForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # Wrong pairs are limited per account and per address; past the limit even the right one waits.
+        if not ratelimit.allowed(request, "card_claim_failed", user=request.user):
+            form.add_error(None, str(services.CardClaimRateLimited()))
+            return render(request, "usage/card_claim.html", {"form": form}, status=429)
         try:
             card = services.card_claim(
                 user=request.user,
                 iccid=form.cleaned_data["iccid"],
                 claim_code=form.cleaned_data["claim_code"],
-                ip=get_adapter(request).get_client_ip(request),
             )
-        except services.CardClaimRateLimited as error:
-            form.add_error(None, str(error))
-            return render(request, "usage/card_claim.html", {"form": form}, status=429)
         except services.CardClaimRefused as error:
+            ratelimit.hit(request, "card_claim_failed", user=request.user)
             form.add_error(None, str(error))
         else:
             messages.success(request, _("Card %(iccid)s is now in your account.") % {"iccid": card.iccid})
