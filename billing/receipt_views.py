@@ -3,7 +3,6 @@
 import contextlib
 
 import phonenumbers
-from allauth.core import ratelimit
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,6 +17,7 @@ from billing.forms import InvoiceRequestForm
 from billing.invoicing import Buyer, InvoiceRefused
 from billing.models import Invoice, Order
 from billing.presenters import payment_method_label
+from portal.lib import ratelimit
 
 
 def _paid_order_for_user(request: HttpRequest, number: str) -> Order:
@@ -84,7 +84,7 @@ def _too_many(request: HttpRequest, order: Order) -> HttpResponse:
 @require_GET
 def receipt_pdf(request: HttpRequest, number: str) -> HttpResponse:
     order = _paid_order_for_user(request, number)
-    if not ratelimit.consume(request, action="document_pdf", user=request.user):
+    if not ratelimit.hit(request, "document_pdf", user=request.user):
         return _too_many(request, order)
     content = documents.receipt_pdf(order, language=documents.document_language(order=order))
     return _pdf_response(request, content, f"{order.number}-receipt.pdf")
@@ -98,7 +98,7 @@ def document_pdf(request: HttpRequest, number: str, document_number: str) -> Htt
     document = get_object_or_404(
         Invoice.objects.select_related("order", "corrects"), order=order, number=document_number
     )
-    if not ratelimit.consume(request, action="document_pdf", user=request.user):
+    if not ratelimit.hit(request, "document_pdf", user=request.user):
         return _too_many(request, order)
     return _pdf_response(request, documents.invoice_pdf(document), document.file_name)
 
@@ -112,7 +112,7 @@ def invoice_request(request: HttpRequest, number: str) -> HttpResponse:
     form = InvoiceRequestForm(request.POST)
     if not form.is_valid():
         return _receipt(request, order, form=form, status=400)
-    if not ratelimit.consume(request, action="invoice_request", user=request.user):
+    if not ratelimit.hit(request, "invoice_request", user=request.user):
         messages.error(request, _("Too many invoice requests. Please try again in an hour."))
         return redirect("billing:receipt", order.number)
     data = form.cleaned_data
@@ -144,7 +144,7 @@ def document_email(request: HttpRequest, number: str, document_number: str) -> H
     )
     if request.method == "GET":
         return redirect("billing:receipt", order.number)
-    if not ratelimit.consume(request, action="invoice_email", user=request.user):
+    if not ratelimit.hit(request, "invoice_email", user=request.user):
         messages.error(request, _("Too many emails in a short time. Please try again in an hour."))
         return redirect("billing:receipt", order.number)
     try:

@@ -66,3 +66,19 @@ def test_the_machine_endpoints_are_not_counted_as_writes(client, settings):
     ]
 
     assert 429 not in statuses
+
+
+def test_pdf_downloads_are_limited_although_they_are_gets(client, settings):
+    """allauth's own consume() ignores GET requests; the portal's helper counts them."""
+    from tests.support.factories import OrderFactory
+
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "document_pdf": "2/h/user,5/d/user"}
+    owner = UserFactory(email="pdf@example.com")
+    order = OrderFactory(customer=owner)
+    client.force_login(owner)
+    url = reverse("billing:receipt_pdf", args=[order.number])
+
+    statuses = [client.get(url).status_code for _ in range(3)]
+
+    assert statuses[:2] == [200, 200]
+    assert statuses[2] in (302, 429)
