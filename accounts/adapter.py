@@ -23,7 +23,7 @@ from accounts import security
 from accounts.models import User
 from accounts.phone import PhoneNumberField, phone_parse, phone_sms_allowed
 from accounts.services import email_release_unverified, phone_release_unverified
-from notices.sms import SMSError, send_sms
+from notices.sms import SMSError, SMSRefused, send_sms
 
 logger = logging.getLogger(__name__)
 
@@ -217,7 +217,16 @@ class AccountAdapter(DefaultAccountAdapter):
             return True  # counted like a real text, so nobody can tell which numbers have accounts
         context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
         try:
-            send_sms(phone, render_to_string(template, context).strip())
+            send_sms(phone, render_to_string(template, context).strip(), authentication=True)
+        except SMSRefused:
+            logger.warning("SMS to %s not sent: refused by the SMS policy or the hourly budget", phone)
+            if self.request is not None:
+                self._refuse(
+                    _(
+                        "We cannot send text messages just now. Please use your email address, or try again later."
+                    )
+                )
+            return False
         except SMSError:
             logger.exception("Could not send an SMS to %s", phone)
             if self.request is not None:

@@ -12,7 +12,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
-from phonenumbers import PhoneNumberFormat, PhoneNumberType, geocoder
+from phonenumbers import PhoneNumberFormat, geocoder
+
+from notices.sms import sms_number_allowed, sms_number_refusal
 
 INVALID_MESSAGE = _(
     "This is not a valid phone number. Pick the country and type the number as you would dial it, "
@@ -24,13 +26,6 @@ COUNTRY_REFUSED_MESSAGE = _(
     "mobile number."
 )
 
-# Only numbers that can be a traveller's own mobile receive our codes: premium-rate, shared-cost,
-# personal (UK +44 70), UAN, VoIP, pager, voicemail, toll-free and fixed lines are where SMS-pumping
-# fraud sends texts (the operator shares the termination fee), and none of them is a phone in a pocket.
-SMS_NUMBER_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
-# Calling codes of no country (+800, +808, +870, +881 satellite incl. Iridium +8816, +882/+883
-# international networks, +979): phonenumbers names their region "001".
-NON_GEOGRAPHIC_REGION = "001"
 # Regions that share a calling code with a bigger neighbour, for which phonenumbers has no name.
 _MISSING_NAMES = {
     "AC": _("Ascension Island"),
@@ -67,25 +62,16 @@ def phone_parse(value: str, region: str | None = None) -> str:
 
 
 def _sms_refusal(number: phonenumbers.PhoneNumber) -> ValidationError | None:
-    region = phonenumbers.region_code_for_number(number)
-    if region is None or region == NON_GEOGRAPHIC_REGION:
-        return ValidationError(NOT_MOBILE_MESSAGE, code="not_mobile")
-    if phonenumbers.number_type(number) not in SMS_NUMBER_TYPES:
-        return ValidationError(NOT_MOBILE_MESSAGE, code="not_mobile")
-    allowed = settings.SMS_ALLOWED_COUNTRIES
-    if region in settings.SMS_BLOCKED_COUNTRIES or (allowed and region not in allowed):
+    reason = sms_number_refusal(number)
+    if reason == "country_refused":
         return ValidationError(COUNTRY_REFUSED_MESSAGE, code="country_refused")
+    if reason is not None:
+        return ValidationError(NOT_MOBILE_MESSAGE, code="not_mobile")
     return None
 
 
-def phone_sms_allowed(value: str) -> bool:
-    """May we text this stored E.164 number today (type and country policy)? Checked again at
-    sending, so a number stored before the policy changed gets nothing."""
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.is_valid_number(number) and _sms_refusal(number) is None
+# The same policy as at sending (notices.sms): a stored number may fall outside it later.
+phone_sms_allowed = sms_number_allowed
 
 
 def phone_display(value: str | None) -> str:

@@ -79,7 +79,7 @@ def user_send_confirmation_code(*, user: User) -> str:
     code = get_adapter().generate_login_code()
     if user.phone and user.phone_verified:
         body = render_to_string("sms/confirmation_code.txt", {"code": code, "site_name": settings.SITE_NAME})
-        sms.send_sms(user.phone, body.strip())
+        sms.send_sms(user.phone, body.strip(), authentication=True)
     elif user.email:
         get_adapter().send_mail("account/email/confirmation_code", user.email, {"code": code, "user": user})
     else:

@@ -8,12 +8,20 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils.translation import gettext as _
 
 from audit.models import AuditEntry
 
 
 class StaffActionError(ValueError):
     """A staff action refused: the message is shown to the staff member on the confirmation page."""
+
+
+def staff_action_refuse_own_account(*, actor, customer_id: int | None) -> None:
+    """Staff never act on their own customer account (credit, refund, adjust, resend...): a colleague
+    does, so every goodwill or refund has two people behind it."""
+    if actor is not None and customer_id is not None and actor.pk == customer_id:
+        raise StaffActionError(_("You cannot act on your own customer account. Ask a colleague to do it."))
 
 
 # Never copied into the trail: a hash is still a secret.

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.services import StaffActionError, audit_record, object_snapshot
+from audit.services import StaffActionError, audit_record, object_snapshot, staff_action_refuse_own_account
 from billing import services as billing_services
 from billing.documents import DocumentNotSent, document_email_send
 from billing.models import Invoice, Order, Wallet
@@ -30,6 +30,7 @@ def _billing_call(function, **kwargs):
 
 @transaction.atomic
 def staff_order_refund(*, actor, order, amount_cents: int, destination: str, reason: str):
+    staff_action_refuse_own_account(actor=actor, customer_id=order.customer_id)
     order = Order.objects.select_for_update().get(pk=order.pk)
     before = object_snapshot(order, ORDER_FIELDS)
     refund = _billing_call(
@@ -63,6 +64,7 @@ def staff_order_refund(*, actor, order, amount_cents: int, destination: str, rea
 @transaction.atomic
 def staff_order_resend_confirmation(*, actor, order, reason: str) -> list:
     """The confirmation notices already sent for this order go out again, on the same channels."""
+    staff_action_refuse_own_account(actor=actor, customer_id=order.customer_id)
     if order.status not in ("fulfilled", "partially_refunded") or order.card_id is None:
         raise StaffActionError(_("Only a renewed order has a confirmation to resend."))
     notices = list(
@@ -95,6 +97,7 @@ def staff_order_resend_confirmation(*, actor, order, reason: str) -> list:
 
 def staff_order_retry_fulfilment(*, actor, order, reason: str):
     """Runs the fulfilment now (the same service the worker runs), so staff see the outcome at once."""
+    staff_action_refuse_own_account(actor=actor, customer_id=order.customer_id)
     before = object_snapshot(order, ORDER_FIELDS)
     order = _billing_call(billing_services.order_fulfil, order_id=order.pk, now=timezone.now())
     order.refresh_from_db()
@@ -117,6 +120,7 @@ def staff_order_retry_fulfilment(*, actor, order, reason: str):
 
 @transaction.atomic
 def staff_wallet_credit(*, actor, user, amount_cents: int, reason: str):
+    staff_action_refuse_own_account(actor=actor, customer_id=user.pk)
     wallet = Wallet.objects.filter(user=user).first()
     before = {"balance_cents": wallet.balance_cents if wallet else 0}
     entry = _billing_call(
@@ -170,6 +174,7 @@ def staff_webhook_rerun(*, actor, event, reason: str):
 @transaction.atomic
 def staff_invoice_resend(*, actor, document: Invoice, reason: str) -> Notification:
     """Email an invoice or credit note to the customer again; the document itself never changes."""
+    staff_action_refuse_own_account(actor=actor, customer_id=document.order.customer_id)
     try:
         notice = document_email_send(document=document, key=f"staff:{actor.pk}:{timezone.now().isoformat()}")
     except DocumentNotSent as error:

@@ -2,12 +2,18 @@
 never goes below zero. Reads are in billing.selectors (wallet_balance_cents, wallet_entries)."""
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from billing.errors import WalletError
 from billing.models import Order, Refund, Wallet, WalletEntry
+from usage.display import format_money as money_format
 
 
 def wallet_locked(*, user) -> Wallet:
@@ -51,11 +57,53 @@ def wallet_move(
         )
 
 
+def goodwill_given_today_cents(*, staff_user, now: datetime) -> int:
+    """Goodwill this staff member has credited since midnight, Monaco time."""
+    local = timezone.localtime(now, ZoneInfo(settings.DISPLAY_TIME_ZONE))
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    given = WalletEntry.objects.filter(
+        kind=WalletEntry.Kind.GOODWILL, staff_user=staff_user, created_at__gte=midnight
+    ).aggregate(total=Sum("amount_cents"))["total"]
+    return given or 0
+
+
+def _goodwill_within_caps(*, staff_user, amount_cents: int, now: datetime) -> None:
+    """A support agent gives at most GOODWILL_MAX_CREDIT_CENTS per credit and
+    GOODWILL_DAILY_CAP_CENTS a day; more needs an administrator (a superuser), who makes the credit."""
+    if staff_user is None or staff_user.is_superuser:
+        return
+    get_user_model().objects.select_for_update().filter(
+        pk=staff_user.pk
+    ).first()  # one credit at a time per agent
+    per_credit = settings.GOODWILL_MAX_CREDIT_CENTS
+    per_day = settings.GOODWILL_DAILY_CAP_CENTS
+    if amount_cents > per_credit:
+        raise WalletError(
+            _("Goodwill above %(cap)s per credit needs an administrator: ask one to make this credit.")
+            % {"cap": money_format(per_credit, settings.CURRENCY)}
+        )
+    given = goodwill_given_today_cents(staff_user=staff_user, now=now)
+    if given + amount_cents > per_day:
+        raise WalletError(
+            _(
+                "You have given %(given)s of goodwill today; the limit is %(cap)s a day. An administrator "
+                "can make this credit."
+            )
+            % {
+                "given": money_format(given, settings.CURRENCY),
+                "cap": money_format(per_day, settings.CURRENCY),
+            }
+        )
+
+
 def wallet_credit_goodwill(*, user, amount_cents: int, staff_user, reason: str, now: datetime) -> WalletEntry:
     if amount_cents <= 0:
         raise WalletError(_("Goodwill credit must be a positive amount."))
     if not reason.strip():
         raise WalletError(_("Goodwill credit needs a written reason."))
+    if staff_user is not None and staff_user.pk == user.pk:
+        raise WalletError(_("You cannot act on your own customer account. Ask a colleague to do it."))
+    _goodwill_within_caps(staff_user=staff_user, amount_cents=amount_cents, now=now)
     return wallet_move(
         user=user,
         amount_cents=amount_cents,

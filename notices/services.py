@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -250,6 +251,9 @@ def notification_deliver(*, notification_id: int) -> bool:
             for attachment in notification.attachments.all():
                 message.attach(attachment.file_name, bytes(attachment.content), attachment.content_type)
             message.send()
+    except sms.SMSRefused as error:
+        notification_mark_failed(notification_id=notification_id, error=str(error))
+        raise NoticeError(f"Notice {notification_id} not sent: {error}") from error
     except (sms.SMSError, OSError) as error:  # smtplib errors are OSErrors
         Notification.objects.filter(pk=notification_id).update(claimed_until=None, last_error=str(error))
         raise NoticeDeliveryError(str(error)) from error
@@ -292,3 +296,25 @@ def notifications_erase_recipient(*, user: NoticeRecipient, keep: Iterable[Notif
         status=Notification.Status.FAILED, last_error="Account deleted before delivery."
     )
     return notices.update(recipient="", context={})
+
+
+def sms_budget_spent_alert() -> list[Notification]:
+    """Tell the administrators and support, by email, once an hour, that texts are paused."""
+    hour = timezone.now().strftime("%Y-%m-%dT%H")
+    logger.warning("Hourly SMS budget (%s) spent: authentication texts pause", settings.SMS_GLOBAL_PER_HOUR)
+    staff = (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True, email__isnull=False)
+        .filter(Q(is_superuser=True) | Q(groups__name="support"))
+        .distinct()
+    )
+    sent: list[Notification] = []
+    for user in staff:
+        sent += notice_send(
+            user=user,
+            kind="sms_budget_spent",
+            key=f"hour:{hour}",
+            context={"limit": settings.SMS_GLOBAL_PER_HOUR},
+            always_email=True,
+        )
+    return sent

@@ -10,13 +10,56 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import phonenumbers
 import requests
 from django.conf import settings
 from django.utils.module_loading import import_string
+from phonenumbers import PhoneNumberType
+
+from portal.lib import ratelimit
 
 
 class SMSError(Exception):
     """A message could not be handed to the provider. The message says why."""
+
+
+class SMSRefused(SMSError):
+    """Not sent on purpose (the number is outside the SMS policy, or the hourly budget is spent):
+    trying again at once cannot help."""
+
+
+# --- Who may get a text (the SMS policy, README "Security") -------------------------------------
+
+# Only numbers that can be a traveller's own mobile: premium-rate, shared-cost, personal (UK +44 70),
+# UAN, VoIP, pager, voicemail, toll-free and fixed lines are where SMS-pumping fraud sends texts (the
+# operator shares the termination fee), and none of them is a phone in a pocket.
+SMS_NUMBER_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+# Calling codes of no country (+800, +808, +870, +881 satellite incl. Iridium +8816, +882/+883
+# international networks, +979): phonenumbers names their region "001".
+NON_GEOGRAPHIC_REGION = "001"
+
+
+def sms_number_refusal(number: phonenumbers.PhoneNumber) -> str | None:
+    """Why this (valid) number gets no text: "not_mobile" or "country_refused"; None if it may."""
+    region = phonenumbers.region_code_for_number(number)
+    if region is None or region == NON_GEOGRAPHIC_REGION:
+        return "not_mobile"
+    if phonenumbers.number_type(number) not in SMS_NUMBER_TYPES:
+        return "not_mobile"
+    allowed = settings.SMS_ALLOWED_COUNTRIES
+    if region in settings.SMS_BLOCKED_COUNTRIES or (allowed and region not in allowed):
+        return "country_refused"
+    return None
+
+
+def sms_number_allowed(value: str) -> bool:
+    """May this stored E.164 number get a text today? Checked at every send, so a number stored
+    before the policy changed gets nothing."""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(number) and sms_number_refusal(number) is None
 
 
 @dataclass(frozen=True)
@@ -96,7 +139,23 @@ def get_backend() -> BaseBackend:
     return import_string(backend_path())()
 
 
-def send_sms(to: str, body: str) -> SMSMessage:
+def _hourly_budget_take(*, authentication: bool) -> bool:
+    """Every text counts against SMS_GLOBAL_PER_HOUR. Once it is spent, texts that anyone can
+    trigger (codes, "someone tried to sign up") pause and staff are told; notices the portal itself
+    sends (renewals, alerts) still go out."""
+    if ratelimit.hit_key("sms_global", key="all"):
+        return True
+    from notices.services import sms_budget_spent_alert  # services imports this module
+
+    sms_budget_spent_alert()
+    return not authentication
+
+
+def send_sms(to: str, body: str, *, authentication: bool = False) -> SMSMessage:
+    if not sms_number_allowed(to):
+        raise SMSRefused(f"{to} is outside the SMS policy (number type or country)")
+    if not _hourly_budget_take(authentication=authentication):
+        raise SMSRefused("The hourly SMS budget (SMS_GLOBAL_PER_HOUR) is spent")
     message = SMSMessage(to=to, body=body, sender=settings.SMS_SENDER)
     get_backend().send(message)
     return message

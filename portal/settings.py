@@ -384,6 +384,10 @@ SMS_BLOCKED_COUNTRIES = _sms_countries("SMS_BLOCKED_COUNTRIES", ["CU", "SO", "SL
 SMS_ALLOWED_COUNTRIES = _sms_countries("SMS_ALLOWED_COUNTRIES", [])
 # "No account uses this number" texts cost money and help pumping; off unless switched on.
 SMS_UNKNOWN_ACCOUNT_TEXTS = envbool("SMS_UNKNOWN_ACCOUNT_TEXTS", False)
+# Texts a whole hour may carry (notices.sms): beyond it, texts anyone can trigger (codes) pause and
+# administrators and support are emailed; the portal's own notices still go out.
+SMS_GLOBAL_PER_HOUR = envint("SMS_GLOBAL_PER_HOUR", 200)
+ACCOUNT_RATE_LIMITS["sms_global"] = f"{SMS_GLOBAL_PER_HOUR}/h/key"
 
 # --- Payments (Stripe, or demo mode when no key is set) ---------------------------------------
 
@@ -415,6 +419,10 @@ if not PAYMENTS_DEMO_MODE and _payments_missing:
         "as unset). For a demonstration without real payments set PAYMENTS_DEMO=1 instead."
     )
 CURRENCY = "EUR"
+# Goodwill credit a support agent may give alone: per credit, and in total per Monaco day. More needs an
+# administrator (a superuser), who makes the credit. Nobody credits or refunds their own account.
+GOODWILL_MAX_CREDIT_CENTS = envint("GOODWILL_MAX_CREDIT_CENTS", 5000)
+GOODWILL_DAILY_CAP_CENTS = envint("GOODWILL_DAILY_CAP_CENTS", 20000)
 # Printed on receipts, invoices and credit notes. Invoices are issued only when name, address and
 # VAT number are all set; development mode fills in a labelled demo seller. In the address, "\n"
 # (backslash n) starts a new line.

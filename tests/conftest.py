@@ -19,3 +19,12 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def admin_user(admin_user):
+    """pytest-django's superuser (behind `admin_client`), with the authenticator every staff
+    member must have (allauth.mfa, accounts.middleware.StaffSecurityMiddleware)."""
+    from tests.fixtures.mfa import totp_enrol
+
+    return totp_enrol(admin_user)

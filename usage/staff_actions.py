@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import StaffActionError, audit_record, object_snapshot
+from audit.services import StaffActionError, audit_record, object_snapshot, staff_action_refuse_own_account
 from usage import ledger
 from usage.models import Card
 
@@ -19,6 +19,7 @@ def _locked_card(card: Card) -> Card:
 
 def _staff_card_change(*, actor, card: Card, action: str, reason: str, change, **arguments) -> Card:
     """Lock the card, make one ledger change through `change`, and audit it with before/after."""
+    staff_action_refuse_own_account(actor=actor, customer_id=card.owner_id)
     now = timezone.now()
     card = _locked_card(card)
     before = object_snapshot(card, CARD_FIELDS)

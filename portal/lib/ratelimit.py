@@ -55,6 +55,17 @@ def hit(request: HttpRequest, action: str, *, user: Any = None, key: str | None 
     return _consume(request, action, user=user, key=key, dry_run=False)
 
 
+class _Server:
+    """Stands for a request when no client is involved (a worker): only "key" rates apply."""
+
+    method = "POST"
+
+
+def hit_key(action: str, *, key: str) -> bool:
+    """`hit()` for a limit that belongs to no client or account (e.g. all texts in an hour)."""
+    return allauth_ratelimit.consume(_Server(), action=action, key=key)  # type: ignore[arg-type]
+
+
 def client_address(request: HttpRequest) -> str:
     """The client's address as the limits count it: behind TRUSTED_PROXY_COUNT proxies, the real
     client; an IPv6 client by its /64 (one household or phone holds a whole /64)."""

@@ -124,3 +124,69 @@ def test_a_bad_country_list_stops_the_start_naming_the_variable(tmp_path):
 
     assert result.returncode != 0
     assert "SMS_BLOCKED_COUNTRIES: not two-letter country codes phonenumbers knows: XX" in result.stderr
+
+
+# --- The whole portal's hourly budget --------------------------------------------------------------
+
+
+@pytest.fixture
+def small_hourly_budget(settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "sms_global": "3/h/key"}
+    settings.SMS_GLOBAL_PER_HOUR = 3
+
+
+def test_beyond_the_hourly_budget_code_texts_pause_and_staff_are_told(
+    small_hourly_budget, sms_outbox, mailoutbox, django_capture_on_commit_callbacks
+):
+    from tests.support.factories import staff_user
+
+    agent = staff_user("support", email="agent@example.com")
+    for n in range(5):  # from five addresses: no per-address limit helps
+        with django_capture_on_commit_callbacks(execute=True):
+            Client(REMOTE_ADDR=f"10.0.0.{n + 1}").post(
+                reverse("account_signup"),
+                {
+                    "phone_country": "FR",
+                    "phone_number": f"061234567{n}",
+                    "password1": PASSWORD,
+                    "password2": PASSWORD,
+                },
+            )
+    blocked = Client(REMOTE_ADDR="10.0.0.99")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = blocked.post(
+            reverse("account_signup"),
+            {
+                "phone_country": "FR",
+                "phone_number": "0612345679",
+                "password1": PASSWORD,
+                "password2": PASSWORD,
+            },
+            follow=True,
+        )
+
+    assert len(sms_outbox) == 3
+    assert "cannot send text messages just now" in response.content.decode()
+    alerts = [message for message in mailoutbox if message.to == [agent.email]]
+    assert len(alerts) == 1  # once an hour, however many are refused
+    assert "SMS budget" in alerts[0].subject
+
+
+def test_the_portals_own_notices_still_go_out_when_the_budget_is_spent(small_hourly_budget, sms_outbox):
+    from notices.sms import send_sms
+
+    for n in range(3):
+        send_sms(f"+3361234567{n}", "code", authentication=True)
+
+    send_sms("+33612345670", "Your card is renewed")
+
+    assert [sms.body for sms in sms_outbox][-1] == "Your card is renewed"
+
+
+def test_the_sending_path_itself_refuses_numbers_outside_the_policy(sms_outbox):
+    from notices.sms import SMSRefused, send_sms
+
+    for number in (*REFUSED_BY_TYPE.values(), *REFUSED_BY_COUNTRY.values()):
+        with pytest.raises(SMSRefused):
+            send_sms(number, "hello")
+    assert sms_outbox == []
