@@ -59,7 +59,14 @@ def sms_number_allowed(value: str) -> bool:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
         return False
-    return phonenumbers.is_valid_number(number) and sms_number_refusal(number) is None
+    if not phonenumbers.is_valid_number(number):
+        # Every stored number was valid when it was typed (accounts.phone); one phonenumbers can no
+        # longer classify is judged by its country alone.
+        region = phonenumbers.region_code_for_country_code(number.country_code)
+        allowed = settings.SMS_ALLOWED_COUNTRIES
+        blocked = ("ZZ", NON_GEOGRAPHIC_REGION, *settings.SMS_BLOCKED_COUNTRIES)
+        return region not in blocked and (not allowed or region in allowed)
+    return sms_number_refusal(number) is None
 
 
 @dataclass(frozen=True)
