@@ -14,7 +14,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -24,6 +23,7 @@ from accounts.models import User
 from accounts.phone import PhoneNumberField, phone_parse, phone_sms_allowed
 from accounts.services import email_release_unverified, phone_release_unverified
 from notices.sms import SMSError, SMSRefused, send_sms
+from portal.lib.plain_text import plain_text_render
 
 logger = logging.getLogger(__name__)
 
@@ -217,7 +217,7 @@ class AccountAdapter(DefaultAccountAdapter):
             return True  # counted like a real text, so nobody can tell which numbers have accounts
         context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
         try:
-            send_sms(phone, render_to_string(template, context).strip(), authentication=True)
+            send_sms(phone, plain_text_render(template, context).strip(), authentication=True)
         except SMSRefused:
             logger.warning("SMS to %s not sent: refused by the SMS policy or the hourly budget", phone)
             if self.request is not None:

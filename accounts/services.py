@@ -3,12 +3,12 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import User
 from notices import sms
 from notices.services import NoticeError, notice_send, notifications_erase_recipient
+from portal.lib.plain_text import plain_text_render
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def user_send_confirmation_code(*, user: User) -> str:
 
     code = get_adapter().generate_login_code()
     if user.phone and user.phone_verified:
-        body = render_to_string("sms/confirmation_code.txt", {"code": code, "site_name": settings.SITE_NAME})
+        body = plain_text_render("sms/confirmation_code.txt", {"code": code, "site_name": settings.SITE_NAME})
         sms.send_sms(user.phone, body.strip(), authentication=True)
     elif user.email:
         get_adapter().send_mail("account/email/confirmation_code", user.email, {"code": code, "user": user})

@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 
 from notices import sms
 from notices.models import Notification, NotificationAttachment
+from portal.lib.plain_text import plain_text_render
 
 logger = logging.getLogger(__name__)
 
@@ -207,11 +208,11 @@ def notice_render(*, notification: Notification) -> dict[str, str]:
     }
     with translation.override(notification.language or settings.LANGUAGE_CODE):
         if notification.channel == Notification.Channel.SMS:
-            return {"body": render_to_string(f"sms/{notification.kind}.txt", context).strip()}
-        subject = render_to_string(f"emails/{notification.kind}.subject.txt", context)
+            return {"body": plain_text_render(f"sms/{notification.kind}.txt", context).strip()}
+        subject = plain_text_render(f"emails/{notification.kind}.subject.txt", context)
         return {
             "subject": " ".join(subject.split()),
-            "body": render_to_string(f"emails/{notification.kind}.txt", context).strip() + "\n",
+            "body": plain_text_render(f"emails/{notification.kind}.txt", context).strip() + "\n",
             "html": render_to_string(f"emails/{notification.kind}.html", context),
         }
 

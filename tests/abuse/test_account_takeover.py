@@ -244,3 +244,18 @@ def test_an_unverified_claim_moves_once_its_real_owner_confirms_the_address(sms_
     owner.refresh_from_db()
     assert owner.email == VICTIM_EMAIL
     assert not EmailAddress.objects.filter(user=squatter, email=VICTIM_EMAIL).exists()
+
+
+def test_plain_text_messages_carry_no_html_entities(sms_outbox, django_capture_on_commit_callbacks):
+    from support.models import Ticket
+    from support.services import ticket_answer
+
+    customer = UserFactory(email="t@example.com", phone="+377612345678", phone_verified=True, notify_sms=True)
+    ticket = Ticket.objects.create(user=customer, topic=Ticket.Topic.OTHER)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_answer(ticket=ticket, staff_user=None, body='Use <b>"Renew"</b> & wait: 5 < 6')
+
+    [message] = [m for m in mail.outbox if m.to == ["t@example.com"]]
+    assert 'Use <b>"Renew"</b> & wait: 5 < 6' in message.body
+    assert "&lt;" not in message.body + message.subject and "&amp;" not in message.body + message.subject
+    assert all("&amp;" not in sms.body and "&#x27;" not in sms.body for sms in sms_outbox)
