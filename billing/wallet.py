@@ -103,15 +103,16 @@ def wallet_credit_goodwill(*, user, amount_cents: int, staff_user, reason: str, 
         raise WalletError(_("Goodwill credit needs a written reason."))
     if staff_user is not None and staff_user.pk == user.pk:
         raise WalletError(_("You cannot act on your own customer account. Ask a colleague to do it."))
-    _goodwill_within_caps(staff_user=staff_user, amount_cents=amount_cents, now=now)
-    return wallet_move(
-        user=user,
-        amount_cents=amount_cents,
-        kind=WalletEntry.Kind.GOODWILL,
-        now=now,
-        staff_user=staff_user,
-        reason=reason.strip(),
-    )
+    with transaction.atomic():  # the agent's row stays locked until the credit is written
+        _goodwill_within_caps(staff_user=staff_user, amount_cents=amount_cents, now=now)
+        return wallet_move(
+            user=user,
+            amount_cents=amount_cents,
+            kind=WalletEntry.Kind.GOODWILL,
+            now=now,
+            staff_user=staff_user,
+            reason=reason.strip(),
+        )
 
 
 def wallet_return_for_order(*, order: Order, now: datetime) -> None:
