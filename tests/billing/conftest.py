@@ -3,9 +3,9 @@ import time
 
 import pytest
 import stripe
-from django.utils import timezone
 
 from notices import sms
+from tests.billing import stripe_shapes
 from tests.billing.factories import GB, PlanFactory
 from tests.billing.fake_stripe import WEBHOOK_SECRET
 from tests.usage.card_factories import OwnedCardFactory
@@ -75,19 +75,10 @@ def outsider_client(outsider):
 
 
 def stripe_event(
-    event_type: str, obj: dict, *, event_id: str | None = None, created: int | None = None
+    event_type: str, obj: dict, *, event_id: str | None = None, created: int | None = None, **fields
 ) -> dict:
-    return {
-        "id": event_id or f"evt_test_{time.time_ns()}",
-        "object": "event",
-        "api_version": "2026-10-28.endive",
-        "created": created if created is not None else int(timezone.now().timestamp()),
-        "livemode": False,
-        "pending_webhooks": 1,
-        "request": {"id": None, "idempotency_key": None},
-        "type": event_type,
-        "data": {"object": obj},
-    }
+    """An event body as Stripe sends it (tests/billing/stripe_shapes.py, from Stripe's fixtures)."""
+    return stripe_shapes.event(event_type, obj, event_id=event_id, created=created, **fields)
 
 
 def signed_headers(payload: str, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> dict:
@@ -102,3 +93,31 @@ def post_event(client, event: dict, **kwargs):
     return client.post(
         "/stripe/webhook", data=payload, content_type="application/json", **signed_headers(payload, **kwargs)
     )
+
+
+@pytest.fixture
+def checkout_order(owner_client, card, week_plan, fake_stripe):
+    """Alice sent to Stripe Checkout for the week plan (14.90 EUR, 5 GB, 7 days) on her card."""
+    from django.urls import reverse
+
+    from billing.models import Order
+
+    owner_client.post(reverse("billing:checkout"), {"plan": "week", "card": card.pk})
+    return Order.objects.get()
+
+
+def paid_at_stripe(fake_stripe, order) -> dict:
+    """The customer pays on Checkout: the completed session, as `checkout.session.completed` carries it."""
+    return fake_stripe.session_pay(order.stripe_checkout_session_id)
+
+
+@pytest.fixture
+def paid_order(client, checkout_order, card, fake_stripe):
+    """The week plan paid by card and renewed: Stripe told us by webhook."""
+    post_event(
+        client, stripe_event("checkout.session.completed", paid_at_stripe(fake_stripe, checkout_order))
+    )
+    checkout_order.refresh_from_db()
+    assert checkout_order.status == "fulfilled"
+    card.refresh_from_db()
+    return checkout_order
