@@ -23,6 +23,7 @@ from billing.documents import signed_money
 from billing.forms import GoodwillForm
 from billing.models import (
     AutoRenewal,
+    Dispute,
     Invoice,
     Order,
     Refund,
@@ -32,16 +33,10 @@ from billing.models import (
     WebhookEvent,
     Withdrawal,
 )
+from billing.refunds import order_refund_blocker, order_refundable_cents
 from billing.selectors import STUCK_AFTER, order_renewal_state
 from portal.lib.money import euros_to_cents
 from usage.display import format_gb, format_monaco_datetime, format_money
-
-PAID_STATES = (
-    Order.Status.PAID,
-    Order.Status.FULFILLED,
-    Order.Status.PARTIALLY_REFUNDED,
-    Order.Status.DISPUTED,
-)
 
 
 def stripe_dashboard_url(kind: str, stripe_id: str) -> str:
@@ -111,7 +106,7 @@ class RefundForm(ReasonForm):
     def __init__(self, *args, order: Order, **kwargs):
         self.order = order
         super().__init__(*args, **kwargs)
-        refundable = order.paid_cents - order.refunded_amount_cents
+        refundable = order_refundable_cents(order=order)
         self.fields["amount"].initial = Decimal(refundable) / 100
         self.fields["amount"].help_text = gettext(
             "At most %(amount)s (paid %(paid)s, already refunded %(refunded)s)."
@@ -125,7 +120,7 @@ class RefundForm(ReasonForm):
         cleaned = super().clean()
         if cleaned.get("amount") is not None:
             cleaned["amount_cents"] = euros_to_cents(cleaned["amount"])
-            refundable = self.order.paid_cents - self.order.refunded_amount_cents
+            refundable = order_refundable_cents(order=self.order)
             if cleaned["amount_cents"] > refundable:
                 raise forms.ValidationError(
                     gettext("At most %(amount)s can still be refunded.")
@@ -142,10 +137,20 @@ def _order_refund(request, order, data):
         destination=data["destination"],
         reason=data["reason"],
     )
-    return gettext("Refunded %(amount)s to %(destination)s.") % {
+    values = {
         "amount": format_money(refund.amount_cents, refund.currency),
         "destination": refund.get_destination_display(),
     }
+    if refund.status != Refund.Status.SUCCEEDED:
+        # It counts (and takes data back) only once Stripe says it succeeded.
+        return (
+            gettext(
+                "Refund of %(amount)s to %(destination)s sent; Stripe reports it pending. It takes effect when "
+                "it succeeds."
+            )
+            % values
+        )
+    return gettext("Refunded %(amount)s to %(destination)s.") % values
 
 
 def _order_resend(request, order, data):
@@ -180,6 +185,9 @@ class RefundInline(ReadOnlyInline):
         "amount_cents",
         "destination",
         "source",
+        "status",
+        "failure_reason",
+        "succeeded_at",
         "stripe_refund",
         "data_reversed_bytes",
         "staff_user",
@@ -236,6 +244,27 @@ class WithdrawalInline(ReadOnlyInline):
         return format_money(withdrawal.to_wallet_cents, withdrawal.order.currency)
 
 
+class DisputeInline(ReadOnlyInline):
+    model = Dispute
+    fields = (
+        "created_at",
+        "stripe_dispute",
+        "amount_cents",
+        "reason",
+        "status",
+        "is_charge_refundable",
+        "funds_withdrawn_at",
+        "funds_reinstated_at",
+        "closed_at",
+    )
+    readonly_fields = fields
+    show_change_link = False
+
+    @admin.display(description=_("Stripe dispute"))
+    def stripe_dispute(self, dispute):
+        return _stripe_link("disputes", dispute.stripe_dispute_id)
+
+
 @admin.register(Order)
 class OrderAdmin(StaffActionsAdmin, ReadOnlyAdmin):
     list_display = (
@@ -248,7 +277,15 @@ class OrderAdmin(StaffActionsAdmin, ReadOnlyAdmin):
         "created",
         "renewal",
     )
-    list_filter = ("status", PaymentMethodFilter, RenewalStateFilter, "created_at", "paid_at", "origin")
+    list_filter = (
+        "status",
+        PaymentMethodFilter,
+        RenewalStateFilter,
+        "flag_reason",
+        "created_at",
+        "paid_at",
+        "origin",
+    )
     search_fields = (
         "number",
         "customer__email",
@@ -263,7 +300,7 @@ class OrderAdmin(StaffActionsAdmin, ReadOnlyAdmin):
     )
     list_select_related = ("customer", "card")
     date_hierarchy = "created_at"
-    inlines = (RefundInline, DocumentInline, StartNowInline, WithdrawalInline)
+    inlines = (RefundInline, DisputeInline, DocumentInline, StartNowInline, WithdrawalInline)
     fieldsets = (
         (
             None,
@@ -289,7 +326,16 @@ class OrderAdmin(StaffActionsAdmin, ReadOnlyAdmin):
         ),
         (
             _("Times (Monaco)"),
-            {"fields": ("created", "paid_time", "fulfilled_time", "flagged_time", "last_error")},
+            {
+                "fields": (
+                    "created",
+                    "paid_time",
+                    "fulfilled_time",
+                    "flagged_time",
+                    "flag_reason",
+                    "last_error",
+                )
+            },
         ),
         (
             _("Stripe"),
@@ -328,6 +374,7 @@ class OrderAdmin(StaffActionsAdmin, ReadOnlyAdmin):
         "paid_time",
         "fulfilled_time",
         "flagged_time",
+        "flag_reason",
         "last_error",
         "payment_method_type",
         "stripe_payment_intent",
@@ -362,9 +409,9 @@ class OrderAdmin(StaffActionsAdmin, ReadOnlyAdmin):
                 "A refund to the original method goes through Stripe; a refund to credit goes to the "
                 "customer's wallet. The card loses at most what is left of this top-up."
             ),
-            available=lambda order: (
-                order.status in PAID_STATES and order.refunded_amount_cents < order.paid_cents
-            ),
+            # The same rule the refund service applies: never offered when it would be refused.
+            available=lambda order: order_refund_blocker(order=order) is None,
+            atomic=False,  # Stripe is asked with no row locked (billing.staff_actions.staff_order_refund)
         ),
     )
 
@@ -438,26 +485,61 @@ class OrderAdmin(StaffActionsAdmin, ReadOnlyAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "order", "amount_cents", "currency", "destination", "source", "staff_user")
-    list_filter = ("destination", "source")
+    list_display = (
+        "created_at",
+        "order",
+        "amount_cents",
+        "currency",
+        "destination",
+        "source",
+        "status",
+        "staff_user",
+    )
+    list_filter = ("status", "destination", "source")
     search_fields = ("order__number", "stripe_refund_id")
     list_select_related = ("order", "staff_user")
     date_hierarchy = "created_at"
 
 
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "order",
+        "stripe_dispute_id",
+        "amount_cents",
+        "reason",
+        "status",
+        "closed_at",
+    )
+    list_filter = ("status", "reason", ("closed_at", admin.EmptyFieldListFilter))
+    search_fields = ("order__number", "stripe_dispute_id", "stripe_charge_id")
+    list_select_related = ("order",)
+    date_hierarchy = "created_at"
+
+
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(StaffActionsAdmin, ReadOnlyAdmin):
-    list_display = ("received_at", "type", "stripe_event_id", "processing_state", "attempts")
-    list_filter = ("type", ("processed_at", admin.EmptyFieldListFilter))
-    search_fields = ("stripe_event_id", "type")
+    list_display = ("received_at", "type", "stripe_event_id", "processing_state", "attempts", "order")
+    list_filter = (
+        "type",
+        ("processed_at", admin.EmptyFieldListFilter),
+        ("flagged_at", admin.EmptyFieldListFilter),
+        "livemode",
+    )
+    search_fields = ("stripe_event_id", "type", "order__number")
+    list_select_related = ("order",)
     date_hierarchy = "received_at"
     fields = (
         "stripe_event_id",
         "type",
         "livemode",
+        "order",
         "processing_state",
         "received_at",
         "processed_at",
+        "next_attempt_at",
+        "flagged_at",
         "attempts",
         "error",
         "pretty_payload",
@@ -477,6 +559,11 @@ class WebhookEventAdmin(StaffActionsAdmin, ReadOnlyAdmin):
     def processing_state(self, event):
         if event.processed_at:
             return gettext("Processed")
+        if event.next_attempt_at:
+            return gettext("Waiting, next try %(time)s: %(error)s") % {
+                "time": format_monaco_datetime(event.next_attempt_at),
+                "error": event.error[:120],
+            }
         if event.error:
             return gettext("Failed: %(error)s") % {"error": event.error[:120]}
         return gettext("Waiting")

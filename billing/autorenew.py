@@ -208,7 +208,7 @@ def auto_renewal_attempt(*, auto_renewal_id: int, now: datetime) -> Order | None
         )
     except stripe.CardError as error:
         _remember_intent(
-            order, services._id(((error.json_body or {}).get("error") or {}).get("payment_intent"))
+            order, stripe_client.object_id(((error.json_body or {}).get("error") or {}).get("payment_intent"))
         )
         state = State.AUTHENTICATION_REQUIRED if error.code == "authentication_required" else State.DECLINED
         auto_renewal_payment_failed(
@@ -238,7 +238,7 @@ def auto_renewal_intent_apply(*, order_id: int, intent: dict, now: datetime) -> 
             paid_at=now,
             now=now,
             payment_intent_id=intent["id"],
-            customer_id=services._id(intent.get("customer")),
+            customer_id=stripe_client.object_id(intent.get("customer")),
             amount_cents=intent.get("amount"),
             currency=intent.get("currency"),
         )

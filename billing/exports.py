@@ -206,10 +206,11 @@ _TRIGGERS = frozenset(FORMULA_TRIGGERS)
 
 def _refund_dates(order_ids: list[int]) -> dict[int, str]:
     dates: dict[int, list[str]] = {}
+    # A refund counts from the day it succeeded (billing.refunds); pending or failed ones do not.
     refunds = (
-        Refund.objects.filter(order_id__in=order_ids)
-        .annotate(created_utc=_wall_clock_text("created_at", UTC))
-        .order_by("created_at", "id")
+        Refund.objects.filter(order_id__in=order_ids, status=Refund.Status.SUCCEEDED)
+        .annotate(created_utc=_wall_clock_text("succeeded_at", UTC))
+        .order_by("succeeded_at", "id")
         .values_list("order_id", "created_utc")
     )
     for order_id, created_utc in refunds:

@@ -184,7 +184,9 @@ def invoice_issue(*, order: Order, buyer: Buyer, language: str, now: datetime) -
 
 def refunds_to_credit(*, order: Order):
     """Refunds of this order that count and have no credit note yet, oldest first."""
-    return Refund.objects.filter(order=order, credit_note__isnull=True).order_by("created_at", "id")
+    return Refund.objects.filter(
+        order=order, status=Refund.Status.SUCCEEDED, credit_note__isnull=True
+    ).order_by("succeeded_at", "id")
 
 
 def credit_note_issue(*, refund: Refund, now: datetime) -> Invoice | None:
@@ -246,7 +248,7 @@ def _credit_note_write(*, invoice: Invoice, refund: Refund, now: datetime) -> In
         quantity=invoice.quantity,
         supplied_at=invoice.supplied_at,
         payment_method=refund.destination,
-        paid_at=refund.created_at,
+        paid_at=refund.succeeded_at or refund.created_at,
         currency=invoice.currency,
         vat_rate_bp=invoice.vat_rate_bp,
         list_price_cents=-amount,

@@ -97,8 +97,22 @@ class Order(models.Model):
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True, db_index=True)
     fulfilled_at = models.DateTimeField(_("renewed at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("failed, expired or cancelled at"), null=True, blank=True)
-    # Set by the reconciler when an order is stuck for 24 hours; support looks at these.
+
+    class FlagReason(models.TextChoices):
+        NONE = "", _("Not flagged")
+        PAYMENT_MISMATCH = "payment_mismatch", _("Payment does not match the order")
+        STUCK = "stuck", _("Stuck for 24 hours")
+        FULFILMENT = "fulfilment", _("Could not be renewed")
+        DISPUTE = "dispute", _("Disputed by the customer's bank")
+        REFUND = "refund", _("A refund failed or needs a look")
+        STRIPE_EVENT = "stripe_event", _("A Stripe event could not be applied")
+        NETWORK = "network", _("Top-up not confirmed by the network")
+
+    # Set when support must look at the order (why: flag_reason, last_error); support clears it.
     flagged_at = models.DateTimeField(_("flagged for support at"), null=True, blank=True, db_index=True)
+    flag_reason = models.CharField(
+        _("flagged because"), max_length=20, choices=FlagReason.choices, default=FlagReason.NONE, blank=True
+    )
     last_error = models.TextField(_("last error"), blank=True)
 
     # "card", "alipay", "wechat_pay", "paypal", "link", ... as Stripe names them; "wallet"; "demo".
@@ -199,14 +213,72 @@ class Order(models.Model):
         return self.paid_at is not None
 
 
+class Dispute(models.Model):
+    """A dispute (chargeback or inquiry) Stripe told us about, merged from its events in any order."""
+
+    # Stripe's statuses after which nothing changes any more.
+    CLOSED_STATUSES = frozenset({"won", "lost", "warning_closed", "prevented"})
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="disputes"
+    )
+    stripe_dispute_id = models.CharField(_("Stripe dispute"), max_length=255, unique=True)
+    stripe_charge_id = models.CharField(_("Stripe charge"), max_length=255, blank=True)
+    amount_cents = models.PositiveIntegerField(_("amount (cents)"))
+    currency = models.CharField(_("currency"), max_length=3, default=settings.CURRENCY)
+    reason = models.CharField(_("reason"), max_length=40, blank=True)
+    # Stripe's own status, as last seen: needs_response, under_review, won, lost, warning_closed...
+    status = models.CharField(_("Stripe status"), max_length=30)
+    is_charge_refundable = models.BooleanField(_("payment can still be refunded"), default=False)
+    funds_withdrawn_at = models.DateTimeField(_("funds withdrawn at"), null=True, blank=True)
+    funds_reinstated_at = models.DateTimeField(_("funds reinstated at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_dispute_id} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+    @property
+    def money_with_customer(self) -> bool:
+        """The bank gave the customer the disputed amount and Stripe has not given it back to us."""
+        if self.status == "lost":
+            return True
+        return (
+            self.funds_withdrawn_at is not None and self.funds_reinstated_at is None and self.status != "won"
+        )
+
+
 class Refund(models.Model):
+    """Money going back to the customer. It counts (order amounts, data taken back) only once it
+    has succeeded; billing.refunds.refund_status_apply is the one place that moves it there or
+    undoes it."""
+
     class Destination(models.TextChoices):
         ORIGINAL_METHOD = "original_method", _("Original payment method")
         WALLET = "wallet", _("Wallet credit")
 
     class Source(models.TextChoices):
         STAFF = "staff", _("Support")
-        STRIPE = "stripe", _("Stripe (refund or dispute)")
+        STRIPE = "stripe", _("Refunded in Stripe")
+        DISPUTE = "dispute", _("Dispute lost (chargeback)")
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Sent to Stripe, no answer yet")
+        PENDING = "pending", _("Pending")
+        REQUIRES_ACTION = "requires_action", _("Waiting for the customer")
+        SUCCEEDED = "succeeded", _("Refunded")
+        FAILED = "failed", _("Failed")
+        CANCELED = "canceled", _("Cancelled")
 
     order = models.ForeignKey(
         Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="refunds"
@@ -215,10 +287,25 @@ class Refund(models.Model):
     currency = models.CharField(_("currency"), max_length=3, default=settings.CURRENCY)
     destination = models.CharField(_("refunded to"), max_length=20, choices=Destination.choices)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.STAFF)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.SUCCEEDED, db_index=True
+    )
+    failure_reason = models.CharField(_("failure reason"), max_length=100, blank=True)
     stripe_refund_id = models.CharField(
         _("Stripe refund"), max_length=255, unique=True, null=True, blank=True
     )
+    # The money a lost dispute took back is a refund too; one per dispute.
+    dispute = models.OneToOneField(
+        Dispute,
+        verbose_name=_("dispute"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refund",
+    )
+    # What taking effect took from the card (given back if the refund is undone).
     data_reversed_bytes = models.BigIntegerField(_("data taken back (bytes)"), default=0)
+    duration_reversed_seconds = models.BigIntegerField(_("validity taken back (seconds)"), default=0)
     staff_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("staff user"),
@@ -229,6 +316,8 @@ class Refund(models.Model):
     )
     reason = models.TextField(_("reason"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    succeeded_at = models.DateTimeField(_("succeeded at"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("failed or cancelled at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("refund")
@@ -237,7 +326,12 @@ class Refund(models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(amount_cents__gt=0), name="refund_positive")]
 
     def __str__(self) -> str:
-        return f"{self.order} -{self.amount_cents}"
+        return f"{self.order} -{self.amount_cents} ({self.status})"
+
+    @property
+    def is_in_flight(self) -> bool:
+        """Asked for and not settled: it holds its amount until Stripe says how it ended."""
+        return self.status in (self.Status.REQUESTED, self.Status.PENDING, self.Status.REQUIRES_ACTION)
 
 
 class WebhookEvent(models.Model):
@@ -248,9 +342,23 @@ class WebhookEvent(models.Model):
     livemode = models.BooleanField(_("live mode"), default=False)
     payload = models.JSONField(_("payload"))
     received_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
+    # Set once the event is applied (or deliberately ignored: not ours, wrong mode, unknown type).
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True, db_index=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     error = models.TextField(_("last error"), blank=True)
+    # An event that cannot be applied yet waits for this time, then runs again (the reconciler).
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True, db_index=True)
+    # Support must look: not applicable after a day of retries, a live/test mode mismatch, ...
+    flagged_at = models.DateTimeField(_("flagged for support at"), null=True, blank=True, db_index=True)
+    # The order the event is about, once known (events waiting for a payment to be recorded).
+    order = models.ForeignKey(
+        Order,
+        verbose_name=_("order"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="stripe_events",
+    )
 
     class Meta:
         verbose_name = _("Stripe event")

@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from billing.models import Order
-from usage.display import format_gb, format_monaco_datetime
+from billing.models import Order, Refund
+from usage.display import format_gb, format_monaco_datetime, format_money
 from usage.models import LedgerEntry
 from usage.network import (
     NetworkProgress,
@@ -47,7 +47,8 @@ def order_steps(*, order: Order, topup: LedgerEntry | None, network: NetworkProg
 
 @dataclass(frozen=True)
 class OrderProgress:
-    # waiting | renewing | done | failed | closed | refunded | disputed
+    # waiting | checking | renewing | done | failed | closed | refund_pending | refunded |
+    # refund_failed | disputed
     state: str
     status: str
     status_label: str
@@ -90,6 +91,18 @@ def topups_by_order(order_ids: list[int]) -> dict[int, LedgerEntry]:
     }
 
 
+def _latest_refund(order: Order) -> Refund | None:
+    """The refund the customer asked about last (a dispute's money is the bank's business)."""
+    refunds = [refund for refund in order.refunds.all() if refund.source != Refund.Source.DISPUTE]
+    return max(refunds, key=lambda refund: (refund.created_at, refund.pk)) if refunds else None
+
+
+def _refund_destination(refund: Refund) -> str:
+    if refund.destination == Refund.Destination.WALLET:
+        return _("your account credit")
+    return _("your payment method")
+
+
 def order_progress(
     *,
     order: Order,
@@ -109,9 +122,37 @@ def order_progress(
     receipt_url = reverse("billing:receipt", args=[order.number]) if order.paid_at and receipt_visible else ""
     pay_url = order.checkout_url if order.status == Status.PENDING else ""
     network = entry_network_progress(entry=topup, now=now) if with_steps else None
+    status_label = str(order.get_status_display())
+    refund = _latest_refund(order) if order.paid_at else None
 
-    if order.status == Status.PENDING:
+    if order.status == Status.PENDING and order.flag_reason == Order.FlagReason.PAYMENT_MISMATCH:
+        # Stripe says it was paid, but not what the order says: never ask to pay again.
+        state, pay_url = "checking", ""
+        status_label = _("Being checked")
+        message = _(
+            "Payment received — it is being checked. We will contact you; there is nothing more to pay."
+        )
+    elif order.status == Status.PENDING:
         state, message = "waiting", _("Waiting for the payment to be confirmed…")
+    elif order.status == Status.DISPUTED:
+        state, message = (
+            "disputed",
+            _("This payment is disputed with your bank. Our support team will contact you."),
+        )
+    elif refund is not None and refund.is_in_flight:
+        state, status_label = "refund_pending", _("Refund pending")
+        message = _(
+            "A refund of %(amount)s is on its way to %(destination)s. Banks can take up to 10 days to show it."
+        ) % {
+            "amount": format_money(refund.amount_cents, refund.currency),
+            "destination": _refund_destination(refund),
+        }
+    elif refund is not None and refund.status in (Refund.Status.FAILED, Refund.Status.CANCELED):
+        state, status_label = "refund_failed", _("Refund failed")
+        message = _(
+            "The refund of %(amount)s could not be completed. Your plan stays as it was; our support team "
+            "will contact you."
+        ) % {"amount": format_money(refund.amount_cents, refund.currency)}
     elif order.status == Status.PAID:
         state, message = "renewing", _("Payment received. Renewing your card…")
     elif order.status == Status.FULFILLED and with_steps and network.state == NetworkState.CONFIRMED:
@@ -132,20 +173,16 @@ def order_progress(
         state, message = "closed", _("The payment was not completed in time. Nothing was charged.")
     elif order.status == Status.CANCELLED:
         state, message = "closed", _("You cancelled this order. Nothing was charged.")
-    elif order.status == Status.DISPUTED:
-        state, message = (
-            "disputed",
-            _("This payment is disputed with your bank. Our support team will contact you."),
-        )
     else:
-        state, message = (
-            "refunded",
-            _("This order was refunded (%(status)s).") % {"status": order.get_status_display()},
-        )
+        state = "refunded"
+        message = _("%(amount)s of %(paid)s refunded.") % {
+            "amount": format_money(order.refunded_amount_cents, order.currency),
+            "paid": format_money(order.paid_cents, order.currency),
+        }
     return OrderProgress(
         state=state,
         status=order.status,
-        status_label=str(order.get_status_display()),
+        status_label=str(status_label),
         message=str(message),
         expires_at=expires_at,
         expires_at_display=expires_display,

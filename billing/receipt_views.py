@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from billing import documents, invoicing, selectors
 from billing.forms import InvoiceRequestForm
 from billing.invoicing import Buyer, InvoiceRefused
-from billing.models import Invoice, Order
+from billing.models import Invoice, Order, Refund
 from billing.presenters import payment_method_label
 from portal.lib import ratelimit
 
@@ -47,7 +47,8 @@ def _receipt(
     seller = invoicing.seller()
     context = {
         "order": order,
-        "refunds": list(order.refunds.order_by("created_at", "id")),
+        # A refund counts once it has succeeded (billing.refunds); pending ones are not on the receipt.
+        "refunds": list(order.refunds.filter(status=Refund.Status.SUCCEEDED).order_by("succeeded_at", "id")),
         "method_label": payment_method_label(order.payment_method_type),
         "seller": {"name": seller.name, "address": seller.address, "vat_number": seller.vat_id},
         "documents": order_documents,

@@ -186,14 +186,24 @@ def card_for_user_or_404(*, user, card_id) -> Card:
 
 
 def order_for_user_or_404(*, user, number: str) -> Order:
-    order = Order.objects.select_related("card", "plan").filter(number=number, customer=user).first()
+    order = (
+        Order.objects.select_related("card", "plan")
+        .prefetch_related("refunds")
+        .filter(number=number, customer=user)
+        .first()
+    )
     if order is None or not user.is_authenticated:
         raise Http404("No such order.")
     return order
 
 
 def orders_for_user(*, user) -> QuerySet[Order]:
-    return Order.objects.filter(customer=user).select_related("card").order_by("-created_at", "-id")
+    return (
+        Order.objects.filter(customer=user)
+        .select_related("card")
+        .prefetch_related("refunds")
+        .order_by("-created_at", "-id")
+    )
 
 
 def auto_renewal_for_card(*, card: Card) -> AutoRenewal | None:

@@ -6,25 +6,33 @@ new state and do nothing.
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 
 import stripe
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from billing import stripe_client
 from billing.errors import BillingError
-from billing.invoicing import credit_note_issue
-from billing.models import AutoRenewal, Order, Refund, StartNowRequest, WalletEntry, order_number_for
+from billing.models import (
+    AutoRenewal,
+    Order,
+    Refund,
+    StartNowRequest,
+    WalletEntry,
+    WebhookEvent,
+    order_number_for,
+)
 from billing.selectors import PAID_STATUSES, order_quote, promotion_find
 from billing.wallet import wallet_locked, wallet_move, wallet_return_for_order
 from notices.services import notice_send
 from plans.models import Plan
-from usage.ledger import TopupAlreadyApplied, card_reverse_topup, card_topup
+from usage.ledger import TopupAlreadyApplied, card_topup
 from usage.models import Card
 from usage.services import esim_allocate
 
@@ -36,13 +44,16 @@ ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     Status.PENDING: frozenset({Status.PAID, Status.FAILED, Status.EXPIRED, Status.CANCELLED}),
     Status.PAID: frozenset({Status.FULFILLED, Status.REFUNDED, Status.PARTIALLY_REFUNDED, Status.DISPUTED}),
     Status.FULFILLED: frozenset({Status.REFUNDED, Status.PARTIALLY_REFUNDED, Status.DISPUTED}),
-    # A second partial refund that completes the amount; a refunded charge can still be disputed.
-    Status.PARTIALLY_REFUNDED: frozenset({Status.REFUNDED, Status.DISPUTED}),
-    Status.REFUNDED: frozenset({Status.DISPUTED}),
+    # A second partial refund that completes the amount; a dispute; a refund that failed after it
+    # had succeeded (back to what the order was without it).
+    Status.PARTIALLY_REFUNDED: frozenset({Status.REFUNDED, Status.DISPUTED, Status.FULFILLED, Status.PAID}),
+    Status.REFUNDED: frozenset({Status.DISPUTED, Status.PARTIALLY_REFUNDED, Status.FULFILLED, Status.PAID}),
     Status.FAILED: frozenset(),
     Status.EXPIRED: frozenset(),
     Status.CANCELLED: frozenset(),
-    Status.DISPUTED: frozenset(),
+    # The dispute closed: won, back to what it was; lost, refunded as a refund would be; or the
+    # payment was refunded in full while it was open.
+    Status.DISPUTED: frozenset({Status.PAID, Status.FULFILLED, Status.PARTIALLY_REFUNDED, Status.REFUNDED}),
 }
 UNPAID_CLOSED = (Status.FAILED, Status.EXPIRED, Status.CANCELLED)
 
@@ -81,7 +92,7 @@ def order_transition(*, order: Order, to: str, now: datetime) -> Order:
     if to == Status.PAID and order.paid_at is None:
         order.paid_at = now
         fields.append("paid_at")
-    elif to == Status.FULFILLED:
+    elif to == Status.FULFILLED and order.fulfilled_at is None:
         order.fulfilled_at = now
         fields.append("fulfilled_at")
     elif to in UNPAID_CLOSED:
@@ -96,11 +107,50 @@ def _lock(order_id: int) -> Order:
     return Order.objects.select_for_update().get(pk=order_id)
 
 
-def _flag(*, order: Order, now: datetime, error: str) -> None:
-    logger.error("Order %s flagged for support: %s", order.number or order.pk, error)
+def _flag(*, order: Order, now: datetime, error: str, reason: str) -> None:
+    logger.error("Order %s flagged for support (%s): %s", order.number or order.pk, reason, error)
     order.flagged_at = order.flagged_at or now
+    order.flag_reason = reason
     order.last_error = error
-    order.save(update_fields=["flagged_at", "last_error"])
+    order.save(update_fields=["flagged_at", "flag_reason", "last_error"])
+
+
+def order_settled_status(*, order: Order) -> str:
+    """What a paid order's status is, from what has happened to it (in whatever order it was told):
+    disputed while a dispute is open (unless refunded in full besides); else refunded in full or
+    in part; else renewed or not yet. Refunds count when they have succeeded (billing.refunds)."""
+    if order.disputes.filter(closed_at__isnull=True).exists():
+        # Refunded in full besides the open dispute's own withdrawal, there is nothing left to
+        # dispute (Stripe withdraws no more); else the dispute is what the order is waiting for.
+        refunded = (
+            order.refunds.filter(status=Refund.Status.SUCCEEDED)
+            .exclude(source=Refund.Source.DISPUTE)
+            .aggregate(total=Sum("amount_cents"))["total"]
+        )
+        return (
+            Status.REFUNDED
+            if order.paid_cents > 0 and (refunded or 0) >= order.paid_cents
+            else Status.DISPUTED
+        )
+    if order.paid_cents > 0 and order.refunded_amount_cents >= order.paid_cents:
+        return Status.REFUNDED
+    if order.refunded_amount_cents > 0:
+        return Status.PARTIALLY_REFUNDED
+    return Status.FULFILLED if order.fulfilled_at is not None else Status.PAID
+
+
+def order_status_settle(*, order: Order, now: datetime) -> Order:
+    """Bring a (locked) paid order's status in line with its refunds and disputes, through the
+    transition table; an order left paid and not renewed yet (a dispute won before the renewal)
+    is queued for renewal."""
+    if order.status not in PAID_STATUSES:
+        return order
+    target = order_settled_status(order=order)
+    if target != order.status:
+        order_transition(order=order, to=target, now=now)
+    if order.fulfilled_at is None and order.status in (Status.PAID, Status.PARTIALLY_REFUNDED):
+        _enqueue_fulfilment(order.pk)
+    return order
 
 
 # --- Orders ------------------------------------------------------------------------------------
@@ -222,7 +272,7 @@ def customer_data_erase(*, user) -> None:
     Order.objects.filter(customer=user).update(customer_email="", customer_phone="")
 
 
-def _stripe_customer_for(*, user) -> str:
+def _stripe_customer_for(*, user, order: Order) -> str:
     known = (
         Order.objects.filter(customer=user)
         .exclude(stripe_customer_id="")
@@ -233,7 +283,7 @@ def _stripe_customer_for(*, user) -> str:
         .values_list("stripe_customer_id", flat=True)
         .first()
     )
-    return known or stripe_client.customer_create(user=user)
+    return known or stripe_client.customer_create(user=user, order=order)
 
 
 def checkout_start(
@@ -256,7 +306,9 @@ def checkout_start(
         return order.checkout_url
     try:
         if not order.stripe_customer_id and order.customer_id and order.renew_link_id is None:
-            order.stripe_customer_id = _stripe_customer_for(user=order.customer)
+            order.stripe_customer_id = _stripe_customer_for(user=order.customer, order=order)
+            # Kept even if the session below fails: the next order reuses this customer.
+            order.save(update_fields=["stripe_customer_id"])
         session = stripe_client.checkout_session_create(
             order=order, success_url=success_url, cancel_url=cancel_url
         )
@@ -271,14 +323,7 @@ def checkout_start(
     order.stripe_checkout_session_id = session.id
     order.checkout_url = session.url or ""
     order.checkout_started_at = now
-    order.save(
-        update_fields=[
-            "stripe_customer_id",
-            "stripe_checkout_session_id",
-            "checkout_url",
-            "checkout_started_at",
-        ]
-    )
+    order.save(update_fields=["stripe_checkout_session_id", "checkout_url", "checkout_started_at"])
     return order.checkout_url
 
 
@@ -312,7 +357,7 @@ def order_mark_paid(
             mismatch = f"Stripe reports {amount_cents} {currency}; the order is {order.amount_charged_cents} {order.currency}."
         if mismatch:
             # Committed with the block (raising inside it would roll the flag back).
-            _flag(order=order, now=now, error=mismatch)
+            _flag(order=order, now=now, error=mismatch, reason=Order.FlagReason.PAYMENT_MISMATCH)
         else:
             fields = ["paid_at"]
             order.paid_at = min(paid_at, now)
@@ -331,6 +376,8 @@ def order_mark_paid(
                 _enqueue_fulfilment(order.pk)
             if order.stripe_payment_intent_id and not settings.PAYMENTS_DEMO_MODE:
                 _enqueue_payment_details(order.pk)
+            # Refunds or disputes that arrived before the payment was recorded can apply now.
+            _enqueue_waiting_events(order.pk)
     if mismatch:
         raise PaymentMismatch(mismatch)
     return order
@@ -386,8 +433,8 @@ def checkout_session_apply(
             order_id=order.pk,
             paid_at=paid_at,
             now=now,
-            payment_intent_id=_id(session.get("payment_intent")),
-            customer_id=_id(session.get("customer")),
+            payment_intent_id=stripe_client.object_id(session.get("payment_intent")),
+            customer_id=stripe_client.object_id(session.get("customer")),
             amount_cents=session.get("amount_total"),
             currency=session.get("currency"),
             payment_method_type=PAYMENT_METHOD_DEMO if session["id"].startswith("cs_demo_") else "",
@@ -396,13 +443,6 @@ def checkout_session_apply(
     if session.get("status") == "expired":
         return order_close(order_id=order.pk, to=Status.EXPIRED, now=now)
     return order
-
-
-def _id(value) -> str | None:
-    """Stripe fields hold an id or, when expanded, the object."""
-    if isinstance(value, dict):
-        return value.get("id")
-    return value or None
 
 
 def _order_for_session(session: dict) -> Order:
@@ -429,23 +469,47 @@ def _enqueue_payment_details(order_id: int) -> None:
     transaction.on_commit(lambda: order_payment_details_task.delay(order_id))
 
 
+def _enqueue_waiting_events(order_id: int) -> None:
+    from billing.tasks import webhook_event_process_task
+
+    def enqueue() -> None:
+        for event_id in WebhookEvent.objects.filter(order_id=order_id, processed_at__isnull=True).values_list(
+            "pk", flat=True
+        ):
+            webhook_event_process_task.delay(event_id)
+
+    transaction.on_commit(enqueue)
+
+
 # --- Fulfilment --------------------------------------------------------------------------------
 
 
 def order_fulfil(*, order_id: int, now: datetime) -> Order:
-    """DOMAIN.md "Renewal", exactly once per paid order however many callers race here."""
+    """DOMAIN.md "Renewal", exactly once per paid order however many callers race here.
+
+    An order partly refunded before it was renewed is still renewed, and the refunded share
+    taken back at once, as if the renewal had come first; one refunded in full or disputed is not.
+    """
+    from billing.refunds import order_refunds_reverse_after_fulfilment  # refunds builds on this module
+
+    _payment_details_before_renewal(order_id=order_id, now=now)
     with transaction.atomic():
         order = _lock(order_id)
         if order.fulfilled_at is not None:
             return order
         if order.status == Status.PENDING:
             raise FulfilmentNotReady(f"Order {order.number} is not paid yet.")
-        if order.status != Status.PAID:
+        if order.status not in (Status.PAID, Status.PARTIALLY_REFUNDED):
             logger.info("Order %s is %s: nothing to renew.", order.number, order.status)
             return order
         if order.card_id is None:
             if order.customer_id is None:
-                _flag(order=order, now=now, error="Paid new-eSIM order without a customer.")
+                _flag(
+                    order=order,
+                    now=now,
+                    error="Paid new-eSIM order without a customer.",
+                    reason=Order.FlagReason.FULFILMENT,
+                )
                 return order
             order.card = esim_allocate(user=order.customer)
             order.save(update_fields=["card"])
@@ -461,18 +525,36 @@ def order_fulfil(*, order_id: int, now: datetime) -> Order:
             )
         except TopupAlreadyApplied:
             logger.warning("Order %s: the ledger already had its top-up.", order.number)
-            card.refresh_from_db()
-        order_transition(order=order, to=Status.FULFILLED, now=now)
-        if order.last_error or order.flagged_at:
+        order.fulfilled_at = now
+        order.save(update_fields=["fulfilled_at"])
+        if order.refunded_amount_cents:
+            order_refunds_reverse_after_fulfilment(order=order, now=now)
+        order_status_settle(order=order, now=now)
+        if order.last_error and order.flag_reason in (Order.FlagReason.STUCK, Order.FlagReason.FULFILMENT):
             order.last_error = ""
             order.save(update_fields=["last_error"])
         if order.origin == Order.Origin.AUTO_RENEWAL:
             AutoRenewal.objects.filter(card_id=card.pk).update(
                 last_attempt_state=AutoRenewal.AttemptState.SUCCEEDED, last_order=order, updated_at=now
             )
+        card.refresh_from_db()
         renewal_confirmation_send(order=order, card=card)
     logger.info("Order %s fulfilled: card %s valid until %s", order.number, card.pk, card.expires_at)
     return order
+
+
+def _payment_details_before_renewal(*, order_id: int, now: datetime) -> None:
+    """The confirmation names the method actually used, so ask Stripe for it before renewing (no
+    lock held meanwhile). If Stripe does not answer, the renewal goes ahead without it."""
+    order = Order.objects.filter(pk=order_id, fulfilled_at__isnull=True).first()
+    if order is None or order.payment_method_type or not order.stripe_payment_intent_id:
+        return
+    if settings.PAYMENTS_DEMO_MODE:
+        return
+    try:
+        order_payment_details_fetch(order_id=order_id, now=now)
+    except stripe.StripeError as error:
+        logger.warning("Order %s: payment method not known before renewal: %s", order.number, error)
 
 
 def renewal_confirmation_send(*, order: Order, card: Card) -> None:
@@ -515,8 +597,10 @@ def renewal_confirmation_send(*, order: Order, card: Card) -> None:
 def order_payment_details_fetch(*, order_id: int, now: datetime) -> Order:
     """After payment: charge id and method from Stripe, and the method saved for auto-renewal."""
     order = Order.objects.get(pk=order_id)
-    if not order.stripe_payment_intent_id:
+    if not order.stripe_payment_intent_id or order.payment_method_type == PAYMENT_METHOD_DEMO:
         return order
+    if order.stripe_charge_id and order.payment_method_type and not order.save_payment_method:
+        return order  # fetched already (the renewal asks before it confirms; this task may follow)
     intent = stripe_client.payment_intent_retrieve(order.stripe_payment_intent_id).to_dict()
     charge = intent.get("latest_charge") if isinstance(intent.get("latest_charge"), dict) else {}
     method = intent.get("payment_method") if isinstance(intent.get("payment_method"), dict) else {}
@@ -534,168 +618,21 @@ def order_payment_details_fetch(*, order_id: int, now: datetime) -> Order:
         if method_type and not order.payment_method_type:
             order.payment_method_type = method_type
             fields.append("payment_method_type")
-        customer_id = _id(intent.get("customer"))
+        customer_id = stripe_client.object_id(intent.get("customer"))
         if customer_id and not order.stripe_customer_id:
             order.stripe_customer_id = customer_id
             fields.append("stripe_customer_id")
         if fields:
             order.save(update_fields=fields)
-        saved = method.get("id") and customer_id and _id(method.get("customer")) == customer_id
+        saved = (
+            method.get("id")
+            and customer_id
+            and stripe_client.object_id(method.get("customer")) == customer_id
+        )
         if order.save_payment_method and saved and method.get("type") in ("card", "paypal") and order.card_id:
             from billing.autorenew import auto_renewal_save_method  # autorenew imports this module
 
             auto_renewal_save_method(
                 card_id=order.card_id, customer_id=customer_id, payment_method=method, now=now
             )
-    return order
-
-
-# --- Refunds and disputes ----------------------------------------------------------------------
-
-
-def order_refundable_cents(*, order: Order) -> int:
-    return order.paid_cents - order.refunded_amount_cents
-
-
-def order_refund(
-    *,
-    order: Order,
-    amount_cents: int,
-    destination: str,
-    staff_user,
-    reason: str,
-    now: datetime,
-) -> Refund:
-    """Staff refund, full or partial, to the original method (a Stripe refund) or to wallet credit."""
-    order = Order.objects.get(pk=order.pk)  # what is left to refund, as of now
-    if order.status not in (Status.PAID, Status.FULFILLED, Status.PARTIALLY_REFUNDED):
-        raise BillingError(_("Only a paid order can be refunded."))
-    if amount_cents <= 0 or amount_cents > order_refundable_cents(order=order):
-        raise BillingError(_("The refund must be more than zero and no more than what is left to refund."))
-    if not reason.strip():
-        raise BillingError(_("A refund needs a written reason."))
-    stripe_refund_id = None
-    if destination == Refund.Destination.ORIGINAL_METHOD:
-        refunded_to_method = sum(
-            order.refunds.filter(destination=Refund.Destination.ORIGINAL_METHOD).values_list(
-                "amount_cents", flat=True
-            )
-        )
-        if amount_cents > order.amount_charged_cents - refunded_to_method:
-            raise BillingError(
-                _(
-                    "Only what was charged to the payment method can go back to it; refund the rest to wallet credit."
-                )
-            )
-        if not order.stripe_payment_intent_id or order.payment_method_type == PAYMENT_METHOD_DEMO:
-            raise BillingError(_("This order was not paid through Stripe; refund it to wallet credit."))
-        try:
-            refund = stripe_client.refund_create(
-                order=order,
-                amount_cents=amount_cents,
-                key=f"refund-order-{order.pk}-{order.refunds.count() + 1}-{amount_cents}",
-            )
-        except stripe.StripeError as error:
-            raise BillingError(
-                _("Stripe refused the refund: %(error)s") % {"error": error.user_message or error}
-            ) from error
-        stripe_refund_id = refund.id
-    return order_refund_record(
-        order_id=order.pk,
-        amount_cents=amount_cents,
-        destination=destination,
-        source=Refund.Source.STAFF,
-        stripe_refund_id=stripe_refund_id,
-        staff_user=staff_user,
-        reason=reason.strip(),
-        now=now,
-    )
-
-
-def order_refund_record(
-    *,
-    order_id: int,
-    amount_cents: int,
-    destination: str,
-    source: str,
-    now: datetime,
-    stripe_refund_id: str | None = None,
-    staff_user=None,
-    reason: str = "",
-) -> Refund | None:
-    """Write a refund down: order amounts and state, wallet credit, and take back its share of the top-up.
-
-    A refund Stripe already told us about (same refund id) is not written twice: returns None.
-    """
-    with transaction.atomic():
-        order = _lock(order_id)
-        if stripe_refund_id and Refund.objects.filter(stripe_refund_id=stripe_refund_id).exists():
-            return None
-        refundable = order_refundable_cents(order=order)
-        if amount_cents > refundable and source == Refund.Source.STAFF:
-            raise BillingError(
-                _("The refund must be more than zero and no more than what is left to refund.")
-            )
-        # Stripe has already moved the money: record it, within what the order can still give back.
-        amount_cents = min(amount_cents, refundable)
-        if amount_cents <= 0:
-            return None
-        refund = Refund.objects.create(
-            order=order,
-            amount_cents=amount_cents,
-            currency=order.currency,
-            destination=destination,
-            source=source,
-            stripe_refund_id=stripe_refund_id,
-            staff_user=staff_user,
-            reason=reason,
-            created_at=now,
-        )
-        order.refunded_amount_cents += amount_cents
-        order.save(update_fields=["refunded_amount_cents"])
-        target = (
-            Status.REFUNDED if order.refunded_amount_cents >= order.paid_cents else Status.PARTIALLY_REFUNDED
-        )
-        if target != order.status:
-            order_transition(order=order, to=target, now=now)
-        if destination == Refund.Destination.WALLET and order.customer_id:
-            wallet_move(
-                user=order.customer,
-                amount_cents=amount_cents,
-                kind=WalletEntry.Kind.REFUND,
-                now=now,
-                order=order,
-                refund=refund,
-                staff_user=staff_user,
-                reason=reason,
-            )
-        if order.fulfilled_at and order.card_id:
-            # The refunded share of the price takes back the same share of the top-up, capped by
-            # the ledger to what is left of it and never before now.
-            share_num, share_den = amount_cents, max(order.paid_cents, 1)
-            card = Card.objects.select_for_update().get(pk=order.card_id)
-            entry = card_reverse_topup(
-                card=card,
-                order_id=order.pk,
-                max_data=order.total_bytes * share_num // share_den,
-                max_duration=timedelta(seconds=order.plan_duration_seconds * share_num // share_den),
-                now=now,
-                staff_user=staff_user,
-                reason=reason or f"Refund {refund.pk} of order {order.number}",
-            )
-            refund.data_reversed_bytes = -entry.data_delta
-            refund.save(update_fields=["data_reversed_bytes"])
-        # An invoiced order gets its credit note in the same transaction (billing.invoicing).
-        credit_note_issue(refund=refund, now=now)
-    return refund
-
-
-def order_dispute(*, order_id: int, now: datetime, reason: str = "") -> Order:
-    """The customer's bank disputes the charge: mark it and put it in front of support."""
-    with transaction.atomic():
-        order = _lock(order_id)
-        if order.status == Status.DISPUTED:
-            return order
-        order_transition(order=order, to=Status.DISPUTED, now=now)
-        _flag(order=order, now=now, error=reason or "Charge disputed by the customer's bank.")
     return order

@@ -1,5 +1,6 @@
 """Staff actions on orders, wallets and Stripe events from the admin: each locks what it changes,
-calls billing's service and writes the audit trail in the same transaction. Admin views never call
+calls billing's service and writes the audit trail in the same transaction — except a refund,
+which never holds a lock while Stripe answers (see staff_order_refund). Admin views never call
 the services directly."""
 
 from django.db import transaction
@@ -7,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import StaffActionError, audit_record, object_snapshot, staff_action_refuse_own_account
+from billing import refunds
 from billing import services as billing_services
 from billing.documents import DocumentNotSent, document_email_send
 from billing.models import Invoice, Order, Wallet
@@ -28,36 +30,50 @@ def _billing_call(function, **kwargs):
         raise StaffActionError(str(error)) from error
 
 
-@transaction.atomic
 def staff_order_refund(*, actor, order, amount_cents: int, destination: str, reason: str):
+    """No lock is held while Stripe answers: the refund is written down, sent and its answer
+    recorded in short transactions of their own (billing.refunds.order_refund); the audit trail
+    then records what was asked and how it stands, even when Stripe refused or did not answer."""
     staff_action_refuse_own_account(actor=actor, customer_id=order.customer_id)
-    order = Order.objects.select_for_update().get(pk=order.pk)
-    before = object_snapshot(order, ORDER_FIELDS)
-    refund = _billing_call(
-        billing_services.order_refund,
-        order=order,
-        amount_cents=amount_cents,
-        destination=destination,
-        staff_user=actor,
-        reason=reason,
-        now=timezone.now(),
-    )
-    order.refresh_from_db()
-    audit_record(
-        actor=actor,
-        action="order_refund",
-        obj=order,
-        reason=reason,
-        before=before,
-        after={
-            **object_snapshot(order, ORDER_FIELDS),
-            "refund_id": refund.pk,
-            "amount_cents": refund.amount_cents,
-            "destination": refund.destination,
-            "stripe_refund_id": refund.stripe_refund_id,
-            "data_reversed_bytes": refund.data_reversed_bytes,
-        },
-    )
+    before = object_snapshot(Order.objects.get(pk=order.pk), ORDER_FIELDS)
+    refused = None
+    try:
+        refund = refunds.order_refund(
+            order=order,
+            amount_cents=amount_cents,
+            destination=destination,
+            staff_user=actor,
+            reason=reason,
+            now=timezone.now(),
+        )
+    except refunds.RefundRefused as error:
+        if error.refund is None:
+            raise StaffActionError(str(error)) from error  # refused before anything was written
+        refused, refund = error, error.refund
+    except (BillingError, ledger.LedgerError) as error:
+        raise StaffActionError(str(error)) from error
+    refund.refresh_from_db()
+    with transaction.atomic():
+        order = Order.objects.get(pk=order.pk)
+        audit_record(
+            actor=actor,
+            action="order_refund",
+            obj=order,
+            reason=reason,
+            before=before,
+            after={
+                **object_snapshot(order, ORDER_FIELDS),
+                "refund_id": refund.pk,
+                "amount_cents": refund.amount_cents,
+                "destination": refund.destination,
+                "refund_status": refund.status,
+                "failure_reason": refund.failure_reason,
+                "stripe_refund_id": refund.stripe_refund_id,
+                "data_reversed_bytes": refund.data_reversed_bytes,
+            },
+        )
+    if refused is not None:
+        raise StaffActionError(str(refused)) from refused
     return refund
 
 

@@ -155,7 +155,12 @@ def order_status(request: HttpRequest, number: str) -> HttpResponse:
     """Where Checkout sends the customer back. Stripe's advice: check the session here too."""
     order = _get_order_for_user(request, number)
     session_id = request.GET.get("session_id", "")
-    if order.status == Order.Status.PENDING and session_id and session_id == order.stripe_checkout_session_id:
+    if (
+        order.status == Order.Status.PENDING
+        and order.flagged_at is None
+        and session_id
+        and session_id == order.stripe_checkout_session_id
+    ):
         try:
             order = services.checkout_session_sync(order_id=order.pk, now=timezone.now())
         except (stripe.StripeError, services.BillingError) as error:
@@ -170,9 +175,11 @@ def order_status(request: HttpRequest, number: str) -> HttpResponse:
 @require_GET
 def order_status_json(request: HttpRequest, number: str) -> JsonResponse:
     order = _get_order_for_user(request, number)
-    # Still waiting after the return from Checkout: ask Stripe now and then, not on every poll.
+    # Still waiting after the return from Checkout: ask Stripe now and then, not on every poll; a
+    # payment being checked by support (flagged) is not asked about again.
     if (
         order.status == Order.Status.PENDING
+        and order.flagged_at is None
         and order.checkout_started_at
         and cache.add(f"billing:session-sync:{order.pk}", 1, timeout=SESSION_SYNC_EVERY_SECONDS)
     ):
@@ -317,7 +324,10 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest("Webhooks are not configured.")
     try:
         event = webhooks.webhook_payload_verify(
-            payload=request.body, signature=request.headers.get("Stripe-Signature"), secret=secret
+            payload=request.body,
+            signature=request.headers.get("Stripe-Signature"),
+            secret=secret,
+            now=timezone.now().timestamp(),
         )
     except (ValueError, stripe.SignatureVerificationError):
         return HttpResponseBadRequest("Invalid payload or signature.")

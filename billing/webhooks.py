@@ -7,22 +7,44 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import stripe
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from billing import services, stripe_client
+from billing import refunds, services, stripe_client
 from billing.autorenew import auto_renewal_payment_failed
-from billing.models import AutoRenewal, Order, Refund, WebhookEvent
+from billing.models import AutoRenewal, Order, WebhookEvent
 
 logger = logging.getLogger(__name__)
 
 
 class EventNotApplicable(Exception):
-    """The event cannot apply here (no matching order, say): recorded, not retried."""
+    """The event can never apply here (a payment for an order that was closed unpaid, say):
+    recorded as processed and flagged for support, not retried."""
+
+
+class EventNotOurs(Exception):
+    """A payment the portal did not make (another integration or installation on the same
+    Stripe account): recorded as processed, nothing to do."""
+
+
+class EventNotReady(Exception):
+    """The portal cannot place or apply the event yet (its payment is not recorded): kept
+    unprocessed and run again with backoff, and as soon as that order's payment is recorded."""
+
+    def __init__(self, message: str, *, order: Order | None = None):
+        super().__init__(message)
+        self.order = order
+
+
+# Backoff of an event that is not ready: 1, 2, 4 ... minutes, at most an hour apart (the
+# reconciler runs it when due, billing.reconcile).
+RETRY_FIRST = timedelta(minutes=1)
+RETRY_MAX = timedelta(hours=1)
 
 
 def webhook_event_store(*, event: dict, now: datetime) -> tuple[WebhookEvent, bool]:
@@ -54,8 +76,13 @@ def _enqueue(webhook_event_id: int) -> None:
         logger.exception("Could not queue Stripe event %s; the reconciler will", webhook_event_id)
 
 
+def _retry_delay(attempts: int) -> timedelta:
+    return min(RETRY_FIRST * 2 ** max(attempts - 1, 0), RETRY_MAX)
+
+
 def webhook_event_process(*, webhook_event_id: int, now: datetime) -> WebhookEvent:
-    """Run the handler of a stored event not processed yet; errors are recorded (re-raised if worth a retry).
+    """Run the handler of a stored event not processed yet. "Processed" means applied (or
+    deliberately ignored); an event that cannot apply yet stays unprocessed and is retried.
 
     Handlers lock the order and check its state, so the rare double run (a retry racing the
     reconciler) changes nothing twice.
@@ -66,21 +93,71 @@ def webhook_event_process(*, webhook_event_id: int, now: datetime) -> WebhookEve
     stored = WebhookEvent.objects.get(pk=webhook_event_id)
     if not unprocessed:
         return stored
+    if stored.livemode != stripe_client.key_is_live():
+        mode = "live" if stored.livemode else "test"
+        return _finish(
+            stored,
+            error=f"A {mode}-mode event, but the portal runs with a {'live' if not stored.livemode else 'test'}"
+            " key: ignored.",
+            flag=True,
+        )
+    api_version = stored.payload.get("api_version")
+    if api_version and api_version != settings.STRIPE_API_VERSION:
+        logger.warning(
+            "Stripe event %s has API version %s; the endpoint should use %s (README)",
+            stored.stripe_event_id,
+            api_version,
+            settings.STRIPE_API_VERSION,
+        )
     handler = EVENT_HANDLERS.get(stored.type)
     try:
         if handler is not None:
             handler(stored.payload, now)
-    except (EventNotApplicable, services.BillingError, Order.DoesNotExist) as error:
+    except EventNotReady as error:
+        return _wait(stored, now=now, error=error)
+    except (EventNotOurs, Order.DoesNotExist) as error:
+        logger.info(
+            "Stripe event %s (%s) is not the portal's: %s", stored.stripe_event_id, stored.type, error
+        )
+        return _finish(stored, error=f"Not a portal payment: {error}", flag=False)
+    except (EventNotApplicable, services.BillingError) as error:
         # Retrying cannot help; support sees the error on the event and the flagged order.
         logger.warning("Stripe event %s (%s) not applied: %s", stored.stripe_event_id, stored.type, error)
-        stored.error = f"{type(error).__name__}: {error}"
+        return _finish(stored, error=f"{type(error).__name__}: {error}", flag=True)
     except Exception as error:
-        WebhookEvent.objects.filter(pk=stored.pk).update(error=f"{type(error).__name__}: {error}")
+        WebhookEvent.objects.filter(pk=stored.pk).update(
+            error=f"{type(error).__name__}: {error}"[:2000],
+            next_attempt_at=now + _retry_delay(stored.attempts),
+        )
         raise
-    else:
-        stored.error = ""
+    return _finish(stored, error="", flag=False)
+
+
+def _finish(stored: WebhookEvent, *, error: str, flag: bool) -> WebhookEvent:
     stored.processed_at = timezone.now()
-    stored.save(update_fields=["processed_at", "error"])
+    stored.error = error
+    stored.next_attempt_at = None
+    stored.flagged_at = (stored.flagged_at or stored.processed_at) if flag else None
+    stored.save(update_fields=["processed_at", "error", "next_attempt_at", "flagged_at"])
+    return stored
+
+
+def _wait(stored: WebhookEvent, *, now: datetime, error: EventNotReady) -> WebhookEvent:
+    stored.error = f"Waiting: {error}"
+    stored.next_attempt_at = now + _retry_delay(stored.attempts)
+    fields = ["error", "next_attempt_at"]
+    if error.order is not None and stored.order_id != error.order.pk:
+        stored.order = error.order
+        fields.append("order")
+    stored.save(update_fields=fields)
+    logger.info("Stripe event %s (%s) waits: %s", stored.stripe_event_id, stored.type, error)
+    if (
+        error.order is not None
+        and Order.objects.filter(pk=error.order.pk).exclude(status=Order.Status.PENDING).exists()
+    ):
+        # The payment was recorded while this ran, perhaps before the link above was saved, so
+        # the payment's own call for waiting events may have missed this one: run it again now.
+        _enqueue(stored.pk)
     return stored
 
 
@@ -150,48 +227,94 @@ def on_checkout_session_expired(event: dict, now: datetime) -> None:
     services.order_close(order_id=order.pk, to=Order.Status.EXPIRED, now=now)
 
 
-def _order_for_charge(charge: dict) -> Order:
-    payment_intent_id = services._id(charge.get("payment_intent"))
-    order = (
-        Order.objects.filter(stripe_payment_intent_id=payment_intent_id).first()
-        if payment_intent_id
-        else None
-    )
-    if order is None and charge.get("id"):
-        order = Order.objects.filter(stripe_charge_id=charge["id"]).first()
+# --- Which order a charge, refund or dispute is about --------------------------------------------
+
+
+def _portal_order_id(metadata: dict | None) -> int | None:
+    """The order a Stripe object's metadata names, if this installation wrote it."""
+    metadata = metadata or {}
+    order_id = str(metadata.get("order_id") or "")
+    installation = metadata.get("installation")
+    if not order_id.isdigit() or (installation and installation != stripe_client.installation_prefix()):
+        return None
+    return int(order_id)
+
+
+def order_for_payment(
+    *, payment_intent_id: str | None, charge_id: str | None, metadata: dict | None
+) -> Order:
+    """The paid order a charge, refund or dispute is about.
+
+    By the PaymentIntent or charge the order recorded; else by the metadata the portal set when it
+    created the session (a charge carries it; a refund or dispute leads to it through its
+    PaymentIntent, asked from Stripe). Raises EventNotOurs for someone else's payment and
+    EventNotReady while the order's payment is not recorded yet.
+    """
+    order = None
+    if payment_intent_id:
+        order = Order.objects.filter(stripe_payment_intent_id=payment_intent_id).first()
+    if order is None and charge_id:
+        order = Order.objects.filter(stripe_charge_id=charge_id).first()
     if order is None:
-        raise EventNotApplicable(f"No order for charge {charge.get('id')} / {payment_intent_id}.")
+        order_id = _portal_order_id(metadata)
+        if order_id is None and payment_intent_id:
+            try:
+                intent = stripe_client.payment_intent_retrieve(payment_intent_id).to_dict()
+            except stripe.InvalidRequestError as error:
+                raise EventNotOurs(
+                    f"Stripe does not know PaymentIntent {payment_intent_id}: {error}"
+                ) from error
+            order_id = _portal_order_id(intent.get("metadata"))
+        order = Order.objects.filter(pk=order_id).first() if order_id else None
+        if order is None:
+            raise EventNotOurs(f"No portal order for charge {charge_id} / PaymentIntent {payment_intent_id}.")
+        if (
+            order.stripe_payment_intent_id
+            and payment_intent_id
+            and order.stripe_payment_intent_id != payment_intent_id
+        ):
+            raise EventNotApplicable(
+                f"Order {order.number} was paid by {order.stripe_payment_intent_id}, not {payment_intent_id}."
+            )
+    if order.status == Order.Status.PENDING:
+        raise EventNotReady(f"Order {order.number}: its payment is not recorded yet.", order=order)
+    if order.status in services.UNPAID_CLOSED:
+        raise EventNotApplicable(f"Order {order.number} is {order.status}: it was never paid here.")
     return order
 
 
 def on_charge_refunded(event: dict, now: datetime) -> None:
-    """Refunds made in the Stripe dashboard (or ours, echoed back): record each refund id once."""
+    """Refunds made in the Dashboard (or ours, echoed back): the charge's refunds, each once."""
     charge = _object(event)
-    order = _order_for_charge(charge)
-    refunds = [refund.to_dict() for refund in stripe_client.refunds_for_charge(charge["id"])]
-    for refund in sorted(refunds, key=lambda item: item.get("created") or 0):
-        if refund.get("status") in ("failed", "canceled"):
-            continue
-        services.order_refund_record(
-            order_id=order.pk,
-            amount_cents=refund["amount"],
-            destination=Refund.Destination.ORIGINAL_METHOD,
-            source=Refund.Source.STRIPE,
-            stripe_refund_id=refund["id"],
-            reason=refund.get("reason") or "Refunded in Stripe.",
-            now=now,
-        )
-
-
-def on_charge_dispute_created(event: dict, now: datetime) -> None:
-    dispute = _object(event)
-    order = _order_for_charge(
-        {"id": services._id(dispute.get("charge")), "payment_intent": dispute.get("payment_intent")}
+    order = order_for_payment(
+        payment_intent_id=stripe_client.object_id(charge.get("payment_intent")),
+        charge_id=charge.get("id"),
+        metadata=charge.get("metadata"),
     )
-    services.order_dispute(
-        order_id=order.pk,
-        now=now,
-        reason=f"Dispute {dispute.get('id')}: {dispute.get('reason') or 'no reason given'}.",
+    refunds.charge_refunds_sync(charge=charge, order=order, now=now)
+
+
+def on_refund_event(event: dict, now: datetime) -> None:
+    """refund.created / .updated / .failed and charge.refund.updated: the refund as it is now."""
+    refund_object = _object(event)
+    order = order_for_payment(
+        payment_intent_id=stripe_client.object_id(refund_object.get("payment_intent")),
+        charge_id=stripe_client.object_id(refund_object.get("charge")),
+        metadata=refund_object.get("metadata"),
+    )
+    refunds.refund_from_stripe(refund_object=refund_object, order=order, now=now)
+
+
+def on_dispute_event(event: dict, now: datetime) -> None:
+    """charge.dispute.created / .updated / .closed / .funds_withdrawn / .funds_reinstated."""
+    dispute = _object(event)
+    order = order_for_payment(
+        payment_intent_id=stripe_client.object_id(dispute.get("payment_intent")),
+        charge_id=stripe_client.object_id(dispute.get("charge")),
+        metadata=None,  # a dispute's metadata is its own, never the portal's
+    )
+    refunds.dispute_from_stripe(
+        dispute_object=dispute, event_type=event.get("type", ""), order=order, now=now
     )
 
 
@@ -200,8 +323,8 @@ def on_payment_intent_payment_failed(event: dict, now: datetime) -> None:
     intent = _object(event)
     order = Order.objects.filter(stripe_payment_intent_id=intent["id"]).first()
     if order is None:
-        order_id = (intent.get("metadata") or {}).get("order_id")
-        order = Order.objects.filter(pk=int(order_id)).first() if str(order_id or "").isdigit() else None
+        order_id = _portal_order_id(intent.get("metadata"))
+        order = Order.objects.filter(pk=order_id).first() if order_id else None
     if order is None or order.origin != Order.Origin.AUTO_RENEWAL:
         return
     error = intent.get("last_payment_error") or {}
@@ -221,7 +344,15 @@ EVENT_HANDLERS: dict[str, Callable[[dict, datetime], None]] = {
     "checkout.session.async_payment_failed": on_checkout_session_async_payment_failed,
     "checkout.session.expired": on_checkout_session_expired,
     "charge.refunded": on_charge_refunded,
-    "charge.dispute.created": on_charge_dispute_created,
+    "charge.refund.updated": on_refund_event,
+    "refund.created": on_refund_event,
+    "refund.updated": on_refund_event,
+    "refund.failed": on_refund_event,
+    "charge.dispute.created": on_dispute_event,
+    "charge.dispute.updated": on_dispute_event,
+    "charge.dispute.closed": on_dispute_event,
+    "charge.dispute.funds_withdrawn": on_dispute_event,
+    "charge.dispute.funds_reinstated": on_dispute_event,
     "payment_intent.payment_failed": on_payment_intent_payment_failed,
 }
 
@@ -230,11 +361,30 @@ def _refuse_json_constant(name: str):
     raise ValueError(f"The payload holds {name}, which is not JSON.")
 
 
-def webhook_payload_verify(*, payload: bytes, signature: str | None, secret: str) -> dict:
-    """The event as a plain dict, if Stripe signed it; raises ValueError or SignatureVerificationError."""
-    stripe.WebhookSignature.verify_header(
-        payload.decode("utf-8"), signature, secret, stripe.Webhook.DEFAULT_TOLERANCE
-    )
+def _signed_at(signature: str) -> int | None:
+    for item in signature.split(","):
+        name, _, value = item.strip().partition("=")
+        if name == "t":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def webhook_payload_verify(*, payload: bytes, signature: str | None, secret: str, now: float) -> dict:
+    """The event as a plain dict, if Stripe signed it; raises ValueError or SignatureVerificationError.
+
+    stripe-python refuses a signature older than the tolerance; one dated further than the
+    tolerance ahead is refused here too (a replay window stretched by a forged future time).
+    """
+    tolerance = stripe.Webhook.DEFAULT_TOLERANCE
+    stripe.WebhookSignature.verify_header(payload.decode("utf-8"), signature, secret, tolerance)
+    signed_at = _signed_at(signature or "")
+    if signed_at is None or signed_at > now + tolerance:
+        raise stripe.SignatureVerificationError(
+            "Timestamp outside the tolerance zone (in the future)", signature, payload
+        )
     try:
         # NaN and Infinity are not JSON: PostgreSQL's jsonb refuses them, and Stripe never sends them.
         event = json.loads(payload, parse_constant=_refuse_json_constant)
@@ -282,7 +432,7 @@ def demo_event_deliver(*, order: Order, event_type: str, now: datetime) -> Webho
     event = {
         "id": f"evt_demo_{uuid.uuid4().hex}",
         "object": "event",
-        "api_version": stripe.api_version,
+        "api_version": settings.STRIPE_API_VERSION,
         "created": int(now.timestamp()),
         "livemode": False,
         "type": event_type,

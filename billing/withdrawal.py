@@ -40,8 +40,9 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from billing.errors import BillingError
 from billing.models import Order, Refund, StartNowRequest, Withdrawal
-from billing.services import BillingError, order_refund
+from billing.refunds import order_refund
 from notices.services import notice_send
 from usage.models import Card, LedgerEntry
 
@@ -257,7 +258,9 @@ def withdrawal_make(*, order: Order, user, now: datetime) -> Withdrawal:
     if problems:
         Withdrawal.objects.filter(pk=withdrawal.pk).update(refund_error="; ".join(problems))
         Order.objects.filter(pk=order.pk, flagged_at__isnull=True).update(
-            flagged_at=now, last_error="Withdrawal refund failed: " + "; ".join(problems)
+            flagged_at=now,
+            flag_reason=Order.FlagReason.REFUND,
+            last_error="Withdrawal refund failed: " + "; ".join(problems),
         )
     withdrawal.refresh_from_db()
     withdrawal_acknowledge(withdrawal=withdrawal)

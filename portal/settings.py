@@ -396,6 +396,11 @@ STRIPE_PUBLISHABLE_KEY = envstr("STRIPE_PUBLISHABLE_KEY") or ""
 STRIPE_WEBHOOK_SECRET = envstr("STRIPE_WEBHOOK_SECRET") or ""
 # Tests point the official client at a local fake; never set in production.
 STRIPE_API_BASE = envstr("STRIPE_API_BASE") or ""
+# The Stripe API version the code is written for: every request asks for it, and the webhook
+# endpoint must be created with it (README "Stripe"). Change it only with the code.
+STRIPE_API_VERSION = "2026-10-28.endive"
+# Starts every idempotency key sent to Stripe; default: derived from SITE_URL and the database.
+STRIPE_IDEMPOTENCY_PREFIX = envstr("STRIPE_IDEMPOTENCY_PREFIX") or ""
 # Payments fail closed: demo payments (customers confirm their own payment on a demo page) are the
 # development default only. In production they need PAYMENTS_DEMO=1, which `check --deploy` reports
 # as an error and every page announces with a banner; production without Stripe keys and without

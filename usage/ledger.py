@@ -299,6 +299,51 @@ def card_reverse_topup(
     )
 
 
+def card_restore_reversal(
+    *,
+    card: Card,
+    order_id: int,
+    data: int,
+    duration: timedelta,
+    now: datetime,
+    reason: str = "",
+) -> LedgerEntry:
+    """Give back what a refund's reversal took, when that refund is undone (it failed at the bank,
+    or a dispute was won): a `refund_reversal` entry in the other direction.
+
+    An active card gets the data and the time back on top of what it has. A card that has expired
+    since was cut short by the reversal, so it gets the time back from now (with the data); its
+    old period is forfeited first, as a renewal would.
+    """
+    _require_transaction()
+    if data < 0 or duration < timedelta(0):
+        raise LedgerError(_("A restoration cannot take data or time."))
+    if not LedgerEntry.objects.filter(card=card, kind=Kind.TOPUP, order_id=order_id).exists():
+        raise LedgerError(
+            _("Order %(order)s never topped up card %(card)s.") % {"order": order_id, "card": card.pk}
+        )
+    if card.expires_at is not None and card.expires_at > now:
+        new_expiry = card.expires_at + duration
+    elif duration > timedelta(0):
+        _forfeit_if_unswept(card=card, now=now)
+        new_expiry = now + duration
+        card.period_started_at = now
+        card.period_allowance = 0
+        card.overage_bytes = 0
+    else:
+        new_expiry, data = card.expires_at, 0  # no time to use it in: data on an expired card is forfeit
+    card.period_allowance += data
+    return ledger_append(
+        card=card,
+        kind=Kind.REFUND_REVERSAL,
+        data_delta=data,
+        expires_after=new_expiry,
+        now=now,
+        order_id=order_id,
+        reason=reason,
+    )
+
+
 @dataclass(frozen=True)
 class LedgerMismatch:
     card_id: int

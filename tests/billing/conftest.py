@@ -102,7 +102,7 @@ def checkout_order(owner_client, card, week_plan, fake_stripe):
 
     from billing.models import Order
 
-    owner_client.post(reverse("billing:checkout"), {"plan": "week", "card": card.pk})
+    owner_client.post(reverse("billing:checkout"), {"start_now": "on", "plan": "week", "card": card.pk})
     return Order.objects.get()
 
 

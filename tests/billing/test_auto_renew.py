@@ -12,6 +12,7 @@ from billing import renew_links
 from billing.autorenew import auto_renewals_run
 from billing.models import AutoRenewal, Order, RenewLink, WalletEntry
 from billing.selectors import wallet_balance_cents
+from billing.stripe_client import installation_prefix
 from billing.wallet import wallet_move
 from usage.models import LedgerEntry
 
@@ -72,7 +73,9 @@ def test_the_saved_card_is_charged_off_session_for_what_credit_does_not_cover(
     assert call.params["off_session"] == "true"
     assert call.params["confirm"] == "true"
     assert (call.params["customer"], call.params["payment_method"]) == ("cus_saved", "pm_saved")
-    assert call.headers["idempotency-key"] == f"off-session-order-{order.pk}"
+    assert call.headers["idempotency-key"].startswith(
+        f"{installation_prefix()}-off-session-payment-{order.pk}-"
+    )
     assert order.status == Order.Status.FULFILLED
     assert LedgerEntry.objects.filter(order_id=order.pk, kind="topup").count() == 1
 

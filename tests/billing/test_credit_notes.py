@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from billing.documents import invoice_pdf
 from billing.models import Invoice, Refund
-from billing.services import order_refund_record
+from billing.refunds import refund_request
 from tests.billing.invoice_helpers import CHINESE_COMPANY, issue, paid_order, pdf_text, render_first_page
 
 
@@ -15,11 +15,11 @@ def order(owner, card, week_plan):
 
 
 def _refund(order, cents, *, destination=Refund.Destination.WALLET):
-    return order_refund_record(
+    return refund_request(
         order_id=order.pk,
         amount_cents=cents,
         destination=destination,
-        source="staff",
+        staff_user=None,
         now=timezone.now(),
         reason="test",
     )

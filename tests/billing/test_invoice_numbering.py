@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from billing.invoicing import InvoiceRefused, credit_note_issue, invoice_issue
 from billing.models import Invoice, Order, Refund
-from billing.services import order_refund_record
+from billing.refunds import refund_request
 from tests.billing.invoice_helpers import chinese_buyer, issue, paid_order
 from tests.fixtures.services import run_in_threads
 from tests.usage.card_factories import OwnedCardFactory
@@ -27,8 +27,13 @@ def test_numbers_follow_each_other_from_one_in_each_series(owner, week_plan):
     year = now.astimezone(MONACO).year
 
     invoices = [issue(first, now=now), issue(second, now=now)]
-    refund = order_refund_record(
-        order_id=first.pk, amount_cents=500, destination=Refund.Destination.WALLET, source="staff", now=now
+    refund = refund_request(
+        order_id=first.pk,
+        amount_cents=500,
+        destination=Refund.Destination.WALLET,
+        staff_user=None,
+        reason="test",
+        now=now,
     )
     credit_note = Invoice.objects.get(refund=refund)
 

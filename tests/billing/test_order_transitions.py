@@ -26,6 +26,18 @@ ALLOWED = {
     (Status.FULFILLED, Status.DISPUTED),
     (Status.PARTIALLY_REFUNDED, Status.DISPUTED),
     (Status.REFUNDED, Status.DISPUTED),
+    # A refund that succeeded and failed later: back to what the order was without it.
+    (Status.PARTIALLY_REFUNDED, Status.FULFILLED),
+    (Status.PARTIALLY_REFUNDED, Status.PAID),
+    (Status.REFUNDED, Status.PARTIALLY_REFUNDED),
+    (Status.REFUNDED, Status.FULFILLED),
+    (Status.REFUNDED, Status.PAID),
+    # A dispute closed: won, back to the earlier state; lost, refunded as a refund would be; or the
+    # payment was refunded in full while the dispute was open.
+    (Status.DISPUTED, Status.PAID),
+    (Status.DISPUTED, Status.FULFILLED),
+    (Status.DISPUTED, Status.PARTIALLY_REFUNDED),
+    (Status.DISPUTED, Status.REFUNDED),
 }
 EVERY_PAIR = list(product(Status.values, Status.values))
 

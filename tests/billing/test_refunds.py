@@ -5,7 +5,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import Order, Refund, Wallet
-from billing.services import BillingError, order_refund
+from billing.refunds import order_refund
+from billing.services import BillingError
+from billing.stripe_client import installation_prefix
 from tests.billing.conftest import post_event, stripe_event
 from tests.billing.factories import GB
 from usage.models import LedgerEntry
@@ -52,8 +54,10 @@ def test_a_full_refund_to_the_card_goes_through_stripe_and_takes_back_the_top_up
         "amount": "1490",
         "metadata[order_id]": str(paid_by_card.pk),
         "metadata[order_number]": paid_by_card.number,
+        "metadata[installation]": installation_prefix(),
+        "metadata[refund_id]": str(refund.pk),
     }
-    assert call.headers["idempotency-key"].startswith(f"refund-order-{paid_by_card.pk}-")
+    assert call.headers["idempotency-key"].startswith(f"{installation_prefix()}-refund-{refund.pk}-")
     paid_by_card.refresh_from_db()
     card.refresh_from_db()
     assert refund.stripe_refund_id.startswith("re_fake")
@@ -64,10 +68,7 @@ def test_a_full_refund_to_the_card_goes_through_stripe_and_takes_back_the_top_up
 
 def test_stripe_echoing_our_refund_back_does_not_count_it_twice(client, paid_by_card, outsider, fake_stripe):
     staff_refund(paid_by_card, 500, to="original_method", by=outsider, reason="Partly unused")
-    charge = dict(
-        fake_stripe.payment_intents[paid_by_card.stripe_payment_intent_id]["latest_charge"],
-        amount_refunded=500,
-    )
+    charge = fake_stripe.charge_of(paid_by_card.stripe_payment_intent_id)
 
     post_event(client, stripe_event("charge.refunded", charge))
 

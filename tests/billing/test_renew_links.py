@@ -145,7 +145,8 @@ def test_stripe_checkout_gets_no_customer_and_no_prefilled_email(owner, card, li
 
     assert response["Location"] == "https://checkout.stripe.com/c/pay/x"
     assert "customer" not in captured and "customer_email" not in captured
-    assert "payment_method_options" not in captured
+    # Nothing saved for later (no setup_future_usage); WeChat Pay is told it pays from a browser.
+    assert captured["payment_method_options"] == {"wechat_pay": {"client": "web"}}
     assert captured["success_url"].startswith("http://testserver/renew/orders/")
     assert Order.objects.get().stripe_customer_id == ""
 

@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 import time_machine
@@ -8,7 +9,9 @@ from django.urls import reverse
 
 from audit.models import AuditEntry
 from billing.models import Order, Refund, Wallet, WalletEntry, WebhookEvent
+from billing.refunds import order_refundable_cents
 from notices.models import Notification
+from tests.billing import stripe_shapes
 from tests.support.factories import GB, CardFactory, OrderFactory
 from usage import ledger
 from usage.models import LedgerEntry
@@ -47,14 +50,11 @@ def fulfilled_order(customer):
 @pytest.fixture
 def fake_stripe(fake_stripe, fulfilled_order):
     """Stripe knows the order's PaymentIntent (the customer paid 19.90 EUR by card)."""
-    fake_stripe.payment_intents[fulfilled_order.stripe_payment_intent_id] = {
-        "id": fulfilled_order.stripe_payment_intent_id,
-        "object": "payment_intent",
-        "amount": fulfilled_order.amount_charged_cents,
-        "currency": "eur",
-        "status": "succeeded",
-        "latest_charge": {"id": "ch_fake_carla", "object": "charge"},
-    }
+    fake_stripe.payment_intents[fulfilled_order.stripe_payment_intent_id] = stripe_shapes.payment_intent(
+        intent_id=fulfilled_order.stripe_payment_intent_id,
+        amount=fulfilled_order.amount_charged_cents,
+        latest_charge="ch_fake_carla",
+    )
     return fake_stripe
 
 
@@ -133,18 +133,89 @@ def test_a_refund_above_what_is_left_is_refused_and_changes_nothing(
     assert not LedgerEntry.objects.filter(kind="refund_reversal").exists()
 
 
-def test_a_stripe_failure_refunds_nothing(agent_client, fulfilled_order, fake_stripe):
+def test_a_refund_stripe_did_not_answer_stays_requested_and_holds_its_amount(
+    agent_client, fulfilled_order, fake_stripe
+):
     fake_stripe.fail_all = True
     response = agent_client.post(
         action_url("order", fulfilled_order, "refund"),
         {"amount": "19.90", "destination": "original_method", "reason": "Test"},
     )
     assert response.status_code == 200
-    assert "Stripe refused the refund" in response.content.decode()
+    assert "Stripe did not answer" in response.content.decode()
     fulfilled_order.refresh_from_db()
     assert fulfilled_order.status == Order.Status.FULFILLED
-    assert not Refund.objects.exists()
-    assert not AuditEntry.objects.exists()
+    refund = Refund.objects.get()
+    assert (refund.status, refund.stripe_refund_id) == ("requested", None)  # the reconciler asks again
+    assert order_refundable_cents(order=fulfilled_order) == 0  # so nobody refunds it twice meanwhile
+    audit = AuditEntry.objects.get()
+    assert audit.after["refund_status"] == "requested"
+    assert not LedgerEntry.objects.filter(kind="refund_reversal").exists()
+
+
+def test_a_refund_stripe_refuses_is_cancelled_and_changes_nothing(agent_client, fulfilled_order, fake_stripe):
+    fake_stripe.charges["ch_fake_carla"] = stripe_shapes.charge(
+        charge_id="ch_fake_carla",
+        amount=fulfilled_order.amount_charged_cents,
+        payment_intent=fulfilled_order.stripe_payment_intent_id,
+        amount_refunded=fulfilled_order.amount_charged_cents,  # refunded in the Dashboard already
+    )
+
+    response = agent_client.post(
+        action_url("order", fulfilled_order, "refund"),
+        {"amount": "19.90", "destination": "original_method", "reason": "Test"},
+    )
+
+    assert response.status_code == 200
+    assert "Stripe refused the refund" in response.content.decode()
+    refund = Refund.objects.get()
+    assert refund.status == "canceled"
+    assert "greater than unrefunded amount" in refund.failure_reason
+    fulfilled_order.refresh_from_db()
+    assert (fulfilled_order.status, fulfilled_order.refunded_amount_cents) == ("fulfilled", 0)
+    assert AuditEntry.objects.get().after["refund_status"] == "canceled"
+
+
+def test_stripe_is_asked_for_a_refund_with_no_transaction_open_and_so_no_row_locked(
+    agent_client, fulfilled_order, fake_stripe
+):
+    from billing import stripe_client
+
+    seen = []
+    real = stripe_client.refund_create
+
+    def watching(**kwargs):
+        seen.append(transaction.get_connection().in_atomic_block)
+        return real(**kwargs)
+
+    with mock.patch.object(stripe_client, "refund_create", side_effect=watching):
+        response = agent_client.post(
+            action_url("order", fulfilled_order, "refund"),
+            {"amount": "19.90", "destination": "original_method", "reason": "Never worked"},
+        )
+
+    assert response.status_code == 302
+    assert seen == [False]
+    assert Refund.objects.get().status == "succeeded"
+
+
+def test_the_refund_button_is_offered_only_when_the_refund_can_succeed(agent_client, fulfilled_order):
+    from billing.models import Dispute
+
+    refund_url = action_url("order", fulfilled_order, "refund")
+    change_url = reverse("admin:billing_order_change", args=[fulfilled_order.pk])
+    assert refund_url in agent_client.get(change_url).content.decode()
+
+    Order.objects.filter(pk=fulfilled_order.pk).update(status=Order.Status.DISPUTED)
+    dispute = Dispute.objects.create(
+        order=fulfilled_order, stripe_dispute_id="dp_1", amount_cents=1990, status="needs_response"
+    )
+    assert refund_url not in agent_client.get(change_url).content.decode()  # a chargeback: refused
+    assert agent_client.get(refund_url).status_code in (302, 403, 404)
+
+    dispute.status, dispute.is_charge_refundable = "warning_needs_response", True
+    dispute.save()
+    assert refund_url in agent_client.get(change_url).content.decode()  # an inquiry can be refunded
 
 
 def test_goodwill_credit_lands_in_the_wallet_and_is_audited(agent_client, customer):

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import AutoRenewal, Order, Wallet, WalletEntry
+from billing.stripe_client import installation_prefix
 from billing.wallet import wallet_move
 from usage.models import LedgerEntry
 
@@ -31,17 +32,23 @@ def test_it_sends_the_traveller_to_a_checkout_session_built_from_the_order(
     assert response.url == session["url"]
     assert params["mode"] == "payment"
     assert params["client_reference_id"] == str(order.pk)
-    assert params["metadata"] == {"order_id": str(order.pk), "order_number": order.number}
+    assert params["metadata"] == {
+        "order_id": str(order.pk),
+        "order_number": order.number,
+        "installation": installation_prefix(),
+    }
+    assert params["payment_intent_data"]["metadata"] == params["metadata"]  # copied to the charge
     assert params["line_items"][0]["price_data"]["unit_amount"] == "1490"
     assert params["line_items"][0]["price_data"]["currency"] == "eur"
     assert params["locale"] == "en"
     assert "payment_method_types" not in params  # whatever is enabled on the account
-    assert "payment_method_options" not in params  # nothing saved without auto-renew consent
+    # Nothing saved without auto-renew consent; WeChat Pay told it pays from a browser.
+    assert params["payment_method_options"] == {"wechat_pay": {"client": "web"}}
     assert params["success_url"].endswith(
         reverse("billing:order_status", args=[order.number]) + "?session_id={CHECKOUT_SESSION_ID}"
     )
     assert params["cancel_url"].endswith(reverse("billing:order_cancel", args=[order.number]))
-    assert call.headers["idempotency-key"] == f"checkout-session-order-{order.pk}"
+    assert call.headers["idempotency-key"].startswith(f"{installation_prefix()}-checkout-session-{order.pk}-")
     # Email and phone prefilled through the Stripe customer.
     [customer_call] = fake_stripe.calls_to("POST", "/v1/customers")
     assert customer_call.params["email"] == "alice@example.com"
@@ -88,6 +95,7 @@ def test_auto_renew_consent_asks_checkout_to_save_a_card_or_paypal(
     assert session["_params"]["payment_method_options"] == {
         "card": {"setup_future_usage": "off_session"},
         "paypal": {"setup_future_usage": "off_session"},
+        "wechat_pay": {"client": "web"},  # WeChat Pay cannot be saved
     }
     assert "setup_future_usage" not in session["_params"].get("payment_intent_data", {})
 
@@ -106,6 +114,47 @@ def test_when_stripe_is_down_nothing_is_charged_and_the_credit_comes_back(
     order = Order.objects.get()
     assert order.status == Order.Status.FAILED
     assert Wallet.objects.get(user=owner).balance_cents == 500
+
+
+def test_a_checkout_retried_after_a_stripe_error_and_a_name_change_goes_through(
+    owner_client, owner, card, week_plan, fake_stripe
+):
+    """Stripe keeps a key's first answer for a day (500s too) and refuses the key with other
+    parameters: a retry must send a key of its own, not the first attempt's."""
+    fake_stripe.fail_next = 1  # the customer creation answers 500 (its retries get the saved 500)
+    start_checkout(owner_client, card)
+    assert Order.objects.get().status == Order.Status.FAILED
+    owner.name = "Alice Martin-Rossi"
+    owner.save()
+
+    response = start_checkout(owner_client, card)
+
+    retried = Order.objects.latest("pk")
+    assert response.status_code == 302
+    assert response.url.startswith("https://checkout.stripe.com/")
+    assert retried.status == Order.Status.PENDING
+    keys = [call.headers["idempotency-key"] for call in fake_stripe.calls_to("POST", "/v1/customers")]
+    assert len(set(keys)) == 2  # the first key (and its saved 500) is never sent again
+    assert all(key.startswith(installation_prefix() + "-customer-for-order-") for key in keys)
+    assert not any(
+        call.params.get("name") is None for call in fake_stripe.calls_to("POST", "/v1/customers")[-1:]
+    )
+
+
+def test_two_installations_sharing_a_stripe_account_send_different_keys(owner, card, week_plan, settings):
+    from billing.stripe_client import idempotency_key
+
+    params = {"amount": 1490}
+    settings.SITE_URL = "https://portal.example.com"
+    production = idempotency_key(purpose="refund", object_id=1, params=params)
+    settings.SITE_URL = "https://staging.portal.example.com"
+    staging = idempotency_key(purpose="refund", object_id=1, params=params)
+    settings.STRIPE_IDEMPOTENCY_PREFIX = "portal-laptop"
+    laptop = idempotency_key(purpose="refund", object_id=1, params=params)
+
+    assert len({production, staging, laptop}) == 3
+    assert laptop.startswith("portal-laptop-refund-1-")
+    assert idempotency_key(purpose="refund", object_id=1, params={"amount": 1491}) != laptop
 
 
 def test_the_success_page_fulfils_a_paid_session_before_any_webhook(

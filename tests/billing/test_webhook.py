@@ -13,6 +13,7 @@ from django.utils import timezone
 from billing.models import Order, Refund, Wallet, WalletEntry, WebhookEvent
 from billing.services import order_create
 from billing.wallet import wallet_move
+from tests.billing import stripe_shapes
 from tests.billing.conftest import post_event, signed_headers, stripe_event
 from usage.models import LedgerEntry
 
@@ -96,14 +97,13 @@ def test_an_expired_session_expires_the_order_and_returns_the_credit(
     order = order_create(user=owner, plan=week_plan, card=card, now=timezone.now(), apply_wallet=True)
     order.stripe_checkout_session_id = "cs_test_expiring"
     order.save()
-    session = {
-        "id": "cs_test_expiring",
-        "object": "checkout.session",
-        "status": "expired",
-        "payment_status": "unpaid",
-        "client_reference_id": str(order.pk),
-        "metadata": {"order_id": str(order.pk)},
-    }
+    session = stripe_shapes.checkout_session(
+        session_id="cs_test_expiring",
+        amount_total=order.amount_charged_cents,
+        status="expired",
+        client_reference_id=str(order.pk),
+        metadata={"order_id": str(order.pk)},
+    )
 
     post_event(client, stripe_event("checkout.session.expired", session))
     post_event(client, stripe_event("checkout.session.expired", session))  # a second delivery, new event id
@@ -119,13 +119,8 @@ def test_a_refund_made_in_stripe_is_recorded_and_takes_back_the_top_up(client, o
     order.refresh_from_db()
     card.refresh_from_db()
     data_before = card.data_remaining
-    intent = fake_stripe.payment_intents[order.stripe_payment_intent_id]
-    fake_stripe.refunds["re_dashboard"] = {
-        "id": "re_dashboard", "object": "refund", "amount": 1490, "charge": intent["latest_charge"]["id"],
-        "payment_intent": intent["id"], "currency": "eur", "status": "succeeded", "reason": "requested_by_customer",
-        "created": int(time.time()),
-    }  # fmt: skip
-    charge = dict(intent["latest_charge"], amount_refunded=1490, refunded=True)
+    fake_stripe.refund_in_dashboard(order.stripe_payment_intent_id, 1490)
+    charge = fake_stripe.charge_of(order.stripe_payment_intent_id)
 
     response = post_event(client, stripe_event("charge.refunded", charge))
     post_event(client, stripe_event("charge.refunded", charge))  # Stripe may tell us twice
@@ -134,7 +129,8 @@ def test_a_refund_made_in_stripe_is_recorded_and_takes_back_the_top_up(client, o
     order.refresh_from_db()
     card.refresh_from_db()
     refund = Refund.objects.get()
-    assert (refund.amount_cents, refund.stripe_refund_id, refund.source) == (1490, "re_dashboard", "stripe")
+    assert (refund.amount_cents, refund.source, refund.status) == (1490, "stripe", "succeeded")
+    assert refund.stripe_refund_id.startswith("re_fake")
     assert order.status == Order.Status.REFUNDED
     assert order.refunded_amount_cents == 1490
     assert card.data_remaining == data_before - 5_000_000_000
@@ -144,32 +140,24 @@ def test_a_refund_made_in_stripe_is_recorded_and_takes_back_the_top_up(client, o
 def test_a_dispute_marks_the_order_and_flags_it_for_support(client, order, fake_stripe):
     post_event(client, stripe_event("checkout.session.completed", paid_session(fake_stripe, order)))
     order.refresh_from_db()
-    dispute = {
-        "id": "dp_1",
-        "object": "dispute",
-        "amount": 1490,
-        "charge": order.stripe_charge_id,
-        "payment_intent": order.stripe_payment_intent_id,
-        "reason": "fraudulent",
-        "status": "needs_response",
-    }
+    dispute = fake_stripe.dispute_open(order.stripe_payment_intent_id)
 
     post_event(client, stripe_event("charge.dispute.created", dispute))
 
     order.refresh_from_db()
     assert order.status == Order.Status.DISPUTED
     assert order.flagged_at is not None
+    assert order.flag_reason == "dispute"
     assert "fraudulent" in order.last_error
 
 
 def test_a_failed_payment_intent_inside_checkout_changes_nothing(client, order, fake_stripe):
-    intent = {
-        "id": "pi_in_checkout",
-        "object": "payment_intent",
-        "status": "requires_payment_method",
-        "metadata": {"order_id": str(order.pk)},
-        "last_payment_error": {"code": "card_declined"},
-    }
+    intent = stripe_shapes.payment_intent(
+        amount=order.amount_charged_cents,
+        status="requires_payment_method",
+        metadata={"order_id": str(order.pk)},
+        last_payment_error={"code": "card_declined", "type": "card_error"},
+    )
 
     response = post_event(client, stripe_event("payment_intent.payment_failed", intent))
 
@@ -179,7 +167,14 @@ def test_a_failed_payment_intent_inside_checkout_changes_nothing(client, order, 
 
 
 def test_an_event_type_we_do_not_handle_is_acknowledged_and_recorded(client, fake_stripe):
-    response = post_event(client, stripe_event("customer.created", {"id": "cus_1", "object": "customer"}))
+    customer = {
+        "id": "cus_1",
+        "object": "customer",
+        "email": "a@example.com",
+        "livemode": False,
+        "metadata": {},
+    }
+    response = post_event(client, stripe_event("customer.created", customer))
 
     assert response.status_code == 200
     event = WebhookEvent.objects.get()
@@ -321,3 +316,50 @@ def test_when_the_renewal_in_the_webhook_worker_fails_the_fulfilment_task_takes_
     assert len(calls) == 2
     assert order.status == Order.Status.FULFILLED
     assert topups(order) == 1
+
+
+def test_a_signature_dated_in_the_future_is_refused(client, completed_payload):
+    response = post_raw(
+        client, completed_payload, signed_headers(completed_payload, timestamp=int(time.time()) + 3600)
+    )
+
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
+def test_a_signature_a_few_seconds_ahead_is_accepted(client, completed_payload):
+    """Clocks differ a little: within Stripe's tolerance either way is fine."""
+    response = post_raw(
+        client, completed_payload, signed_headers(completed_payload, timestamp=int(time.time()) + 30)
+    )
+
+    assert response.status_code == 200
+
+
+def test_a_live_mode_event_for_a_test_key_is_stored_flagged_and_ignored(client, order, fake_stripe):
+    session = paid_session(fake_stripe, order)
+    event = stripe_event("checkout.session.completed", dict(session, livemode=True), livemode=True)
+
+    response = post_event(client, event)
+
+    assert response.status_code == 200
+    stored = WebhookEvent.objects.get()
+    assert stored.livemode is True
+    assert stored.processed_at is not None
+    assert stored.flagged_at is not None
+    assert "live-mode event" in stored.error
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert topups(order) == 0
+
+
+def test_a_test_mode_event_for_a_live_key_is_ignored(client, order, fake_stripe, settings):
+    settings.STRIPE_SECRET_KEY = "sk_live_portal"  # the fake is never called: the event stops first
+
+    post_event(client, stripe_event("checkout.session.completed", paid_session(fake_stripe, order)))
+
+    stored = WebhookEvent.objects.get()
+    assert stored.flagged_at is not None
+    assert "test-mode event" in stored.error
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING

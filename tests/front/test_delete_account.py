@@ -266,8 +266,9 @@ def test_deleting_the_account_deletes_the_stripe_customers_and_their_saved_payme
     from billing import stripe_client
     from billing.models import AutoRenewal
 
-    customer = stripe_client.customer_create(user=traveller)
-    order = OrderFactory(customer=traveller, stripe_customer_id=customer)
+    order = OrderFactory(customer=traveller)
+    customer = order.stripe_customer_id = stripe_client.customer_create(user=traveller, order=order)
+    order.save()
     AutoRenewal.objects.create(
         card=order.card,
         user=traveller,

@@ -138,6 +138,8 @@ class RefundFactory(factory.django.DjangoModelFactory):
     amount_cents = 500
     destination = Refund.Destination.ORIGINAL_METHOD
     created_at = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    status = Refund.Status.SUCCEEDED
+    succeeded_at = factory.SelfAttribute("created_at")
 
 
 def wallet_with(user, cents: int) -> Wallet:
