@@ -196,6 +196,8 @@ def order_status_json(request: HttpRequest, number: str) -> JsonResponse:
 def order_cancel(request: HttpRequest, number: str) -> HttpResponse:
     """Checkout's cancel address: nothing was charged. The order stays payable until cancelled or expired."""
     order = _get_order_for_user(request, number)
+    if order.flag_reason == Order.FlagReason.PAYMENT_MISMATCH:
+        return redirect("billing:order_status", number=order.number)  # paid; support is checking it
     if request.method == "POST" and order.status == Order.Status.PENDING:
         try:
             order = services.order_cancel(order=order, now=timezone.now())
