@@ -121,3 +121,23 @@ def paid_order(client, checkout_order, card, fake_stripe):
     assert checkout_order.status == "fulfilled"
     card.refresh_from_db()
     return checkout_order
+
+
+@pytest.fixture
+def paid_not_renewed(checkout_order, fake_stripe):
+    """Paid at Stripe and recorded, the renewal not run yet (its worker is late): the PaymentIntent."""
+    from django.utils import timezone
+
+    from billing.services import order_mark_paid
+
+    session = paid_at_stripe(fake_stripe, checkout_order)
+    order_mark_paid(
+        order_id=checkout_order.pk,
+        paid_at=timezone.now(),
+        now=timezone.now(),
+        payment_intent_id=session["payment_intent"],
+        amount_cents=checkout_order.amount_charged_cents,
+        currency="eur",
+        fulfil_in_background=False,
+    )
+    return session["payment_intent"]

@@ -161,22 +161,9 @@ def test_a_chargeback_that_cannot_be_refunded_is_refused(client, paid_order, fak
 
 
 def test_a_dispute_of_an_order_not_renewed_yet_waits_and_a_won_one_is_renewed(
-    client, checkout_order, card, fake_stripe
+    client, checkout_order, paid_not_renewed, card, fake_stripe
 ):
-    from billing.services import order_mark_paid
-    from tests.billing.conftest import paid_at_stripe
-
-    session = paid_at_stripe(fake_stripe, checkout_order)
-    order_mark_paid(
-        order_id=checkout_order.pk,
-        paid_at=timezone.now(),
-        now=timezone.now(),
-        payment_intent_id=session["payment_intent"],
-        amount_cents=1490,
-        currency="eur",
-        fulfil_in_background=False,
-    )
-    opened = fake_stripe.dispute_open(session["payment_intent"])
+    opened = fake_stripe.dispute_open(paid_not_renewed)
     deliver(client, stripe_event("charge.dispute.created", opened))
     checkout_order.refresh_from_db()
     assert (checkout_order.status, checkout_order.fulfilled_at) == ("disputed", None)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from billing.models import Order, Refund, WebhookEvent
 from billing.refunds import order_refund, order_refundable_cents
-from tests.billing.conftest import paid_at_stripe, post_event, stripe_event
+from tests.billing.conftest import post_event, stripe_event
 from tests.billing.factories import GB
 from usage.models import LedgerEntry
 
@@ -174,24 +174,11 @@ def test_two_partial_refunds_that_add_up_to_the_price_take_back_the_whole_top_up
 
 
 def test_an_order_refunded_in_part_before_its_renewal_is_renewed_and_the_share_taken_back(
-    client, checkout_order, card, fake_stripe
+    client, checkout_order, paid_not_renewed, card, fake_stripe
 ):
-    from billing.services import order_mark_paid
-
-    session = paid_at_stripe(fake_stripe, checkout_order)
-    # Paid, and the renewal not run yet (its worker is late).
-    order_mark_paid(
-        order_id=checkout_order.pk,
-        paid_at=timezone.now(),
-        now=timezone.now(),
-        payment_intent_id=session["payment_intent"],
-        amount_cents=1490,
-        currency="eur",
-        fulfil_in_background=False,
-    )
     expiry_before = card.expires_at
 
-    refund_object = fake_stripe.refund_in_dashboard(session["payment_intent"], 745)
+    refund_object = fake_stripe.refund_in_dashboard(paid_not_renewed, 745)
     post_event(client, stripe_event("refund.created", refund_object))
 
     checkout_order.refresh_from_db()

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from billing.models import Order
 from billing.services import order_create
+from tests.billing import stripe_shapes
 from tests.billing.conftest import post_event, stripe_event
 from tests.billing.factories import PlanFactory
 from tests.billing.fake_stripe import WEBHOOK_SECRET
@@ -106,19 +107,16 @@ def pending_orders(cards: list[Card], plan, *, per_card: int = 1) -> list[Order]
 
 
 def paid_event(order: Order) -> dict:
-    session = {
-        "id": order.stripe_checkout_session_id,
-        "object": "checkout.session",
-        "mode": "payment",
-        "payment_status": "paid",
-        "status": "complete",
-        "client_reference_id": str(order.pk),
-        "metadata": {"order_id": str(order.pk), "order_number": order.number},
-        "amount_total": order.amount_charged_cents,
-        "currency": order.currency.lower(),
-        "payment_intent": None,
-        "customer": None,
-    }
+    """`checkout.session.completed` for the order, paid, in Stripe's shape (demo mode: no PaymentIntent)."""
+    session = stripe_shapes.checkout_session(
+        session_id=order.stripe_checkout_session_id,
+        amount_total=order.amount_charged_cents,
+        currency=order.currency.lower(),
+        status="complete",
+        payment_status="paid",
+        client_reference_id=str(order.pk),
+        metadata={"order_id": str(order.pk), "order_number": order.number},
+    )
     return stripe_event("checkout.session.completed", session, event_id=f"evt_fault_{order.pk}")
 
 

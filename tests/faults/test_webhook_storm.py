@@ -17,13 +17,28 @@ from billing.models import Order, Refund, WebhookEvent
 from billing.stripe_client import portal_metadata
 from tests.billing.conftest import post_event, stripe_event
 from tests.billing.fake_stripe import API_KEY, WEBHOOK_SECRET
-from tests.faults.conftest import customers_with_cards, deliver, messages_per_order, pending_orders
+from tests.faults.conftest import customers_with_cards, messages_per_order, paid_event, pending_orders
 from tests.fixtures.services import wait_for
 from usage.models import Card, LedgerEntry
 
 pytestmark = pytest.mark.integration
 
 CARDS, ORDERS_PER_CARD, DELIVERIES = 200, 5, 3
+
+
+def _post_from_threads(events: list[dict], threads: int = 8) -> Counter:
+    """Sign and POST every event to the webhook from `threads` clients at once: the status codes."""
+
+    def post(chunk):
+        browser = Client()
+        try:
+            return [post_event(browser, event).status_code for event in chunk]
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(threads) as pool:
+        chunks = [events[i::threads] for i in range(threads)]
+        return Counter(code for chunk in pool.map(post, chunks) for code in chunk)
 
 
 def test_a_thousand_orders_delivered_three_times_each_renew_exactly_once(
@@ -35,17 +50,7 @@ def test_a_thousand_orders_delivered_three_times_each_renew_exactly_once(
     workers = [fault_worker(pool="threads", concurrency=4) for _ in range(2)]
     started = time.monotonic()
 
-    def post(chunk):
-        browser = Client()
-        try:
-            return [deliver(browser, order).status_code for order in chunk]
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(8) as pool:
-        codes = Counter(
-            code for chunk in pool.map(post, [deliveries[i::8] for i in range(8)]) for code in chunk
-        )
+    codes = _post_from_threads([paid_event(order) for order in deliveries])
     posted = time.monotonic() - started
 
     assert codes == {200: len(deliveries)}
@@ -212,17 +217,7 @@ def test_refunds_and_disputes_delivered_three_times_shuffled_leave_every_order_a
     workers = [fault_worker(pool="threads", concurrency=4, env=stripe_env) for _ in range(2)]
     started = time.monotonic()
 
-    def post(chunk):
-        browser = Client()
-        try:
-            return [post_event(browser, event).status_code for event in chunk]
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(8) as pool:
-        codes = Counter(
-            code for chunk in pool.map(post, [deliveries[i::8] for i in range(8)]) for code in chunk
-        )
+    codes = _post_from_threads(deliveries)
 
     assert codes == {200: len(deliveries)}
     assert WebhookEvent.objects.count() == len(events)
