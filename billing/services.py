@@ -470,7 +470,7 @@ def _enqueue_payment_details(order_id: int) -> None:
 
 
 def _enqueue_waiting_events(order_id: int) -> None:
-    from billing.tasks import webhook_event_process_task
+    from billing.tasks import webhook_event_process_task  # tasks import this module
 
     def enqueue() -> None:
         for event_id in WebhookEvent.objects.filter(order_id=order_id, processed_at__isnull=True).values_list(
