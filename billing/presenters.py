@@ -192,7 +192,10 @@ def order_progress(
         and not (state == "done" and network is not None and network.state in ACTIVE_NETWORK_STATES),
         receipt_url=receipt_url,
         pay_url=pay_url,
-        steps=tuple(order_steps(order=order, topup=topup, network=network)) if network else (),
+        # A payment being checked has no steps to show: it is paid at Stripe, not here yet.
+        steps=tuple(order_steps(order=order, topup=topup, network=network))
+        if network and state != "checking"
+        else (),
         network_note=network_note(network) if network and order.fulfilled_at else "",
         network_state=network.state if network else "",
     )
