@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import security
 from accounts.models import User
+from accounts.password_reset import PhonePasswordResetProcess
 from accounts.phone import PhoneNumberField, country_choices, default_region, phone_parse
 
 EMAIL_OR_PHONE_REQUIRED = _("Give an email address or a mobile phone number, or both.")
@@ -184,8 +185,6 @@ class ResetPasswordForm(allauth_forms.ResetPasswordForm):
         phone = self.cleaned_data.get("phone")
         if not phone:
             return super().save(request, **kwargs)
-        from accounts.password_reset import PhonePasswordResetProcess
-
         PhonePasswordResetProcess.initiate_by_phone(request=request, user=self.phone_user, phone=phone)
         return phone
 
