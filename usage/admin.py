@@ -21,6 +21,7 @@ from audit.admin_mixins import (
 from usage import staff_actions
 from usage.display import BYTES_PER_GB, format_gb, format_monaco_datetime
 from usage.models import Card, LedgerEntry, ProvisioningEvent, UsageRecord
+from usage.provisioning import provisioning_event_resend_blocker
 
 
 class CardAdjustForm(ReasonForm):
@@ -281,9 +282,29 @@ class UsageRecordAdmin(ReadOnlyAdmin):
     date_hierarchy = "start"
 
 
+def _provisioning_event_resend(request, event, data):
+    staff_actions.staff_provisioning_event_resend(actor=request.user, event=event, reason=data["reason"])
+    return gettext("The event will be sent to the carrier again.")
+
+
 @admin.register(ProvisioningEvent)
-class ProvisioningEventAdmin(ReadOnlyAdmin):
+class ProvisioningEventAdmin(StaffActionsAdmin, ReadOnlyAdmin):
     list_display = ("created_at", "card", "ledger_entry", "state", "attempts", "sent_at", "next_attempt_at")
     list_filter = ("state",)
     search_fields = ("card__iccid",)
     list_select_related = ("card",)
+    staff_actions = (
+        StaffAction(
+            name="resend",
+            label=_("Send to the carrier again"),
+            # Re-sending a change the network never received is retrying its fulfilment.
+            permission="support.order_retry_fulfilment",
+            perform=_provisioning_event_resend,
+            description=_(
+                "Starts the delivery again from the first attempt. Offered when the carrier never "
+                "acknowledged the event and no later change of the card reached it."
+            ),
+            available=lambda event: not provisioning_event_resend_blocker(event=event),
+            bulk=True,
+        ),
+    )

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 
 from usage.models import Card, LedgerEntry, ProvisioningEvent
 
@@ -162,17 +163,37 @@ def provisioning_events_due(*, now: datetime, limit: int = 10_000) -> list[tuple
     )
 
 
+class ProvisioningRequeueRefused(ValueError):
+    """Why an event is not sent again; the message is shown to support."""
+
+
+def provisioning_event_resend_blocker(*, event: ProvisioningEvent) -> str:
+    """Why sending this event again would be wrong, or "" when it may be sent again."""
+    if event.state == State.SENT:
+        return gettext("This event was already acknowledged by the carrier.")
+    if not settings.CARRIER_PROVISIONING_URL:
+        return gettext("No carrier address is configured (CARRIER_PROVISIONING_URL): nothing can be sent.")
+    # Each event carries the card's whole state; an older one sent after a newer one would undo it.
+    if ProvisioningEvent.objects.filter(card_id=event.card_id, state=State.SENT, id__gt=event.id).exists():
+        return gettext("A later change of this card reached the carrier and carries its whole state.")
+    return ""
+
+
 def provisioning_event_requeue(*, event: ProvisioningEvent, now: datetime) -> None:
     """Support: send a failed (or never sent) event again, from a fresh backoff."""
-    if event.state == State.SENT:
-        raise ValueError("This event was already acknowledged by the carrier.")
-    ProvisioningEvent.objects.filter(id=event.id).update(
-        state=initial_state(), attempts=0, next_attempt_at=None, last_error=""
+    blocker = provisioning_event_resend_blocker(event=event)
+    if blocker:
+        raise ProvisioningRequeueRefused(blocker)
+    requeued = (
+        ProvisioningEvent.objects.filter(id=event.id)
+        .exclude(state=State.SENT)
+        .update(state=State.PENDING, attempts=0, next_attempt_at=None, last_error="")
     )
-    if settings.CARRIER_PROVISIONING_URL:
-        from usage.tasks import provisioning_event_send  # tasks import this module
+    if requeued != 1:
+        raise ProvisioningRequeueRefused(gettext("This event was already acknowledged by the carrier."))
+    from usage.tasks import provisioning_event_send  # tasks import this module
 
-        transaction.on_commit(lambda: provisioning_event_send.delay(event.id, 0))
+    transaction.on_commit(lambda: provisioning_event_send.delay(event.id, 0))
 
 
 def provisioning_events_enqueue_due() -> None:

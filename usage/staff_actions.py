@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from audit.services import StaffActionError, audit_record, object_snapshot, staff_action_refuse_own_account
 from usage import ledger
-from usage.models import Card
+from usage.models import Card, ProvisioningEvent
+from usage.provisioning import ProvisioningRequeueRefused, provisioning_event_requeue
 
 CARD_FIELDS = ["data_remaining", "expires_at", "suspended_at", "period_allowance"]
 
@@ -65,3 +66,29 @@ def staff_card_resume(*, actor, card: Card, reason: str) -> Card:
     return _staff_card_change(
         actor=actor, card=card, action="card_resume", reason=reason, change=ledger.card_resume
     )
+
+
+EVENT_FIELDS = ["state", "attempts", "last_error", "next_attempt_at", "sent_at"]
+
+
+@transaction.atomic
+def staff_provisioning_event_resend(*, actor, event: ProvisioningEvent, reason: str) -> ProvisioningEvent:
+    """Send an event the carrier never acknowledged again (it failed for good, or was recorded
+    before a carrier address was set), from a fresh backoff, and audit it."""
+    event = ProvisioningEvent.objects.select_for_update().select_related("card").get(pk=event.pk)
+    staff_action_refuse_own_account(actor=actor, customer_id=event.card.owner_id)
+    before = object_snapshot(event, EVENT_FIELDS)
+    try:
+        provisioning_event_requeue(event=event, now=timezone.now())
+    except ProvisioningRequeueRefused as error:
+        raise StaffActionError(str(error)) from error
+    event.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="provisioning_event_resend",
+        obj=event,
+        reason=reason,
+        before=before,
+        after=object_snapshot(event, EVENT_FIELDS),
+    )
+    return event

@@ -6,7 +6,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import time_machine
 from django.db import transaction
+from django.urls import reverse
 
+from audit.models import AuditEntry
 from usage.ledger import card_topup, cards_expire
 from usage.models import Card, ProvisioningEvent
 from usage.provisioning import (
@@ -232,3 +234,61 @@ def test_the_expiry_sweep_hands_its_events_to_the_dispatcher(carrier, django_cap
     assert sorted(json.loads(body)["iccid"] for _, body in receiver.requests) == sorted(
         c.iccid for c in cards
     )
+
+
+def failed_for_good(event):
+    ProvisioningEvent.objects.filter(pk=event.pk).update(
+        state=State.FAILED, attempts=MAX_ATTEMPTS, last_error="HTTP 503: busy"
+    )
+
+
+def resend_url(event):
+    return reverse("admin:usage_provisioningevent_staff_action", args=[event.pk, "resend"])
+
+
+def test_support_sends_an_event_that_failed_for_good_again_from_the_admin(
+    carrier, agent_client, support_agent, django_capture_on_commit_callbacks
+):
+    receiver = carrier()
+    event = ProvisioningEvent.objects.get(ledger_entry=topup(CardFactory()))
+    failed_for_good(event)
+
+    page = agent_client.get(reverse("admin:usage_provisioningevent_change", args=[event.pk])).content.decode()
+    assert resend_url(event) in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = agent_client.post(resend_url(event), {"reason": "Carrier outage on 1 Nov is over"})
+
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert (event.state, event.attempts, event.last_error) == (State.SENT, 1, "")
+    assert len(receiver.requests) == 1
+    entry = AuditEntry.objects.get(action="provisioning_event_resend")
+    assert (entry.actor, entry.reason) == (support_agent, "Carrier outage on 1 Nov is over")
+    assert entry.before["state"] == State.FAILED
+    assert entry.after["state"] == State.PENDING
+
+
+def test_an_older_event_is_not_sent_after_a_newer_one_reached_the_carrier(carrier, agent_client):
+    receiver = carrier()
+    card = CardFactory()
+    older = ProvisioningEvent.objects.get(ledger_entry=topup(card, order_id=1))
+    failed_for_good(older)
+    newer = ProvisioningEvent.objects.get(ledger_entry=topup(card, order_id=2, start=T0 + WEEK))
+    provisioning_event_deliver(event_id=newer.pk, attempts_seen=0, now=T0 + WEEK)
+
+    page = agent_client.get(reverse("admin:usage_provisioningevent_change", args=[older.pk])).content.decode()
+    assert resend_url(older) not in page
+    agent_client.post(resend_url(older), {"reason": "try anyway"})
+    older.refresh_from_db()
+    assert older.state == State.FAILED
+    assert len(receiver.requests) == 1
+
+
+def test_finance_cannot_resend_a_provisioning_event(carrier, finance_client):
+    carrier()
+    event = ProvisioningEvent.objects.get(ledger_entry=topup(CardFactory()))
+    failed_for_good(event)
+
+    assert finance_client.post(resend_url(event), {"reason": "x"}).status_code == 403
+    event.refresh_from_db()
+    assert event.state == State.FAILED
