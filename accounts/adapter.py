@@ -63,6 +63,8 @@ class AccountAdapter(DefaultAccountAdapter):
         user = super().save_user(request, user, form, commit=False)
         # An empty email is stored as NULL: unique, and "no email" for the user_has_email_or_phone rule.
         user.email = user.email or None
+        # Notices go where the customer can be reached: a phone-only account gets them by SMS.
+        user.notify_email, user.notify_sms = bool(user.email), not user.email
         if user.email:
             # An unverified claim never blocks the address's real owner (accounts.security).
             email_release_unverified(email=user.email, keep_user=user)

@@ -14,6 +14,14 @@ from accounts.password_reset import PhonePasswordResetProcess
 from accounts.phone import PhoneNumberField, country_choices, default_region, phone_parse
 
 EMAIL_OR_PHONE_REQUIRED = _("Give an email address or a mobile phone number, or both.")
+NO_CHANNEL_LEFT = _(
+    "Keep at least one way for us to reach you: renewal confirmations and expiry alerts go there. "
+    "Tick email or text message."
+)
+SMS_ONLY_CHANNEL = _(
+    "Text messages are the only way we can reach you, so they stay on. Add an email address to "
+    "choose email instead."
+)
 ONLY_ONE = _("Give either an email address or a phone number, not both.")
 
 
@@ -275,6 +283,9 @@ class PreferencesForm(forms.ModelForm):
                 "Add and verify a mobile phone number to get notices by SMS."
             )
         if not self.instance.email:
+            # Nothing to send to: shown unticked and not offered, whatever was stored.
+            self.fields["notify_email"].disabled = True
+            self.initial["notify_email"] = False
             self.fields["notify_email"].help_text = _("Add an email address to get notices by email.")
 
     def clean_notify_sms(self) -> bool:
@@ -285,6 +296,16 @@ class PreferencesForm(forms.ModelForm):
                 code="phone_not_verified",
             )
         return notify_sms
+
+    def clean(self):
+        cleaned_data = super().clean()
+        by_email = cleaned_data.get("notify_email") and self.instance.email
+        by_sms = cleaned_data.get("notify_sms") and self.instance.phone_verified
+        if not (by_email or by_sms) and not self.has_error("notify_sms"):
+            if self.instance.email:
+                raise ValidationError(NO_CHANNEL_LEFT, code="no_channel_left")
+            raise ValidationError(SMS_ONLY_CHANNEL, code="no_channel_left")
+        return cleaned_data
 
 
 class DeleteAccountForm(forms.Form):

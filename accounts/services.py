@@ -20,6 +20,8 @@ def user_update_preferences(
         raise ValueError(f"Unknown language {language!r}.")
     if notify_sms and not (user.phone and user.phone_verified):
         raise ValueError("Notices by SMS need a verified phone number.")
+    if not ((notify_email and user.email) or notify_sms):
+        raise ValueError("Notices need at least one channel that reaches the customer.")
     user.name = name
     user.language = language
     user.notify_email = notify_email
@@ -147,7 +149,8 @@ def email_release_unverified(*, email: str, keep_user: User | None = None) -> li
         holder.email = None
         holder.notify_email = False
         if holder.phone:
-            holder.save(update_fields=["email", "notify_email"])
+            holder.notify_sms = True  # the one channel left to reach them (notices rule)
+            holder.save(update_fields=["email", "notify_email", "notify_sms"])
         else:
             holder.is_active = False
             holder.anonymised_at = timezone.now()
@@ -176,12 +179,12 @@ def user_drop_unverified_identifiers(*, user: User) -> User:
     if user.email and not email_verified and user.phone and user.phone_verified:
         EmailAddress.objects.filter(user=user, verified=False).delete()
         user.email = None
-        user.notify_email = False
-        fields += ["email", "notify_email"]
+        user.notify_email, user.notify_sms = False, True  # the channel left to reach them
+        fields += ["email", "notify_email", "notify_sms"]
     if user.phone and not user.phone_verified and user.email:
         user.phone = None
-        user.notify_sms = False
-        fields += ["phone", "notify_sms"]
+        user.notify_email, user.notify_sms = True, False
+        fields += ["phone", "notify_email", "notify_sms"]
     if fields:
         user.save(update_fields=fields)
         logger.info("Unverified identifiers dropped from user %s after a password reset", user.pk)

@@ -288,7 +288,6 @@ def withdrawal_acknowledge(*, withdrawal: Withdrawal) -> list[str]:
             "receipt_url": settings.SITE_URL + reverse("billing:receipt", args=[order.number]),
         },
         always_email=True,
-        must_reach=True,
     )
     channels = sorted({notice.channel for notice in sent})
     Withdrawal.objects.filter(pk=withdrawal.pk).update(acknowledged_on=",".join(channels))

@@ -68,20 +68,41 @@ class Attachment:
     content: bytes
 
 
+def _channels_chosen(user: NoticeRecipient) -> list[tuple[str, str]]:
+    email = (Notification.Channel.EMAIL, user.email) if user.email else None
+    phone = (Notification.Channel.SMS, user.phone) if user.phone and user.phone_verified else None
+    return [
+        channel
+        for channel, wanted in ((email, user.notify_email), (phone, user.notify_sms))
+        if channel and wanted
+    ]
+
+
+def _channel_fallback(user: NoticeRecipient) -> list[tuple[str, str]]:
+    if user.phone and user.phone_verified:
+        return [(Notification.Channel.SMS, user.phone)]
+    if user.email:
+        return [(Notification.Channel.EMAIL, user.email)]
+    return []
+
+
+def notice_channels_reachable(user: NoticeRecipient) -> list[str]:
+    """The channels an ordinary notice to this user goes to ("email", "sms"); see _notice_channels."""
+    return [channel for channel, _recipient in _notice_channels(user, always_email=False)]
+
+
 def _notice_channels(
-    user: NoticeRecipient, *, always_email: bool, email_only: bool = False, must_reach: bool = False
+    user: NoticeRecipient, *, always_email: bool, email_only: bool = False
 ) -> list[tuple[str, str]]:
+    """The rule (DOMAIN, "notices"): a notice always reaches the customer on at least one channel
+    they can receive. A choice that reaches nobody (email ticked without an address, SMS without a
+    verified phone, both off) falls back to SMS on a verified phone, else to the email address."""
     if email_only:
         return [(Notification.Channel.EMAIL, user.email)] if user.email else []
-    channels = []
-    if user.email and (user.notify_email or always_email):
-        channels.append((Notification.Channel.EMAIL, user.email))
-    if user.phone and user.phone_verified and user.notify_sms:
-        channels.append((Notification.Channel.SMS, user.phone))
-    if must_reach and not channels and user.phone and user.phone_verified:
-        # Whatever they chose, what must reach them goes to the one channel they have.
-        channels.append((Notification.Channel.SMS, user.phone))
-    return channels
+    channels = _channels_chosen(user)
+    if always_email and user.email and (Notification.Channel.EMAIL, user.email) not in channels:
+        channels.insert(0, (Notification.Channel.EMAIL, user.email))
+    return channels or _channel_fallback(user)
 
 
 def notice_send(
@@ -92,10 +113,9 @@ def notice_send(
     context: dict,
     always_email: bool = False,
     email_only: bool = False,
-    must_reach: bool = False,
     attachments: Sequence[Attachment] = (),
 ) -> list[Notification]:
-    """Queue one notice per channel the user chose. A repeated (kind, key) is skipped: at most once.
+    """Queue one notice per channel the user chose (or the one they have). A repeated (kind, key) is skipped: at most once.
 
     `always_email=True` is for what the customer must get whatever they chose (a renewal
     confirmation: "email always when an address is known"); SMS still follows their choice.
@@ -105,8 +125,8 @@ def notice_send(
     ids and strings only. Returns the notices created by this call.
 
     `email_only=True` sends by email alone, whatever the user chose (a document they asked for);
-    `attachments` go with the email only. `must_reach=True` (an acknowledgement the law requires)
-    falls back to SMS, whatever the user chose, when there is no email address.
+    `attachments` go with the email only. Whatever the user chose, every other notice reaches them
+    on one channel they can receive (_notice_channels).
     """
     try:
         json.dumps(context)
@@ -115,9 +135,7 @@ def notice_send(
 
     created = []
     language = user.language or settings.LANGUAGE_CODE
-    for channel, recipient in _notice_channels(
-        user, always_email=always_email, email_only=email_only, must_reach=must_reach
-    ):
+    for channel, recipient in _notice_channels(user, always_email=always_email, email_only=email_only):
         try:
             with transaction.atomic():
                 notification = Notification.objects.create(

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_http_methods
 
 from billing.models import Order
 from billing.selectors import order_renewal_state
+from notices.services import notice_channels_reachable
 from portal.lib.ratelimit import limit_writes
 from support import selectors, services
 from support.forms import ReplyForm, TicketForm
@@ -43,9 +44,22 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
         except services.TicketLimitError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, _("Your request has been sent. We answer by email and on this page."))
+            if _answers_by_sms_only(request.user):
+                messages.success(
+                    request, _("Your request has been sent. We answer by text message and on this page.")
+                )
+            else:
+                messages.success(
+                    request, _("Your request has been sent. We answer by email and on this page.")
+                )
             return redirect("support:ticket_detail", ticket_id=ticket.pk)
-    return render(request, "support/ticket_new.html", {"form": form})
+    context = {"form": form, "answer_by_sms_only": _answers_by_sms_only(request.user)}
+    return render(request, "support/ticket_new.html", context)
+
+
+def _answers_by_sms_only(user) -> bool:
+    # Answers go where notices go (notices rule): a phone-only customer is answered by SMS.
+    return notice_channels_reachable(user) == ["sms"]
 
 
 @login_required

@@ -13,6 +13,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from notices.services import notice_channels_reachable
 from portal.lib import ratelimit
 from usage import selectors, services
 from usage.forms import CardClaimForm, InventoryImportForm
@@ -101,7 +102,11 @@ def card_claim(request: HttpRequest) -> HttpResponse:
 
 
 def help_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "usage/help.html")
+    # Support answers on the channel the customer has (notices rule): say which.
+    answer_by = None
+    if request.user.is_authenticated:
+        answer_by = "sms" if notice_channels_reachable(request.user) == ["sms"] else "email"
+    return render(request, "usage/help.html", {"answer_by": answer_by})
 
 
 @staff_member_required

@@ -245,3 +245,48 @@ def test_pages_to_change_email_or_phone_carry_no_inline_style_the_csp_would_bloc
     for url in (reverse("account_email"), reverse("account_change_phone")):
         page = signed_in.get(url).content.decode()
         assert "style=" not in page, url
+
+
+@pytest.fixture
+def phone_only(client):
+    user = UserFactory(
+        email=None, phone="+377640123456", phone_verified=True, notify_email=True, notify_sms=False
+    )
+    client.force_login(user)
+    return user
+
+
+def test_a_phone_only_traveller_is_not_shown_notices_by_email(client, phone_only):
+    form = client.get(reverse("accounts:profile")).context["form"]
+
+    assert form["notify_email"].value() is False
+    assert form.fields["notify_email"].disabled
+    assert "Add an email address to get notices by email." in str(form["notify_email"].help_text)
+
+
+def test_a_phone_only_traveller_cannot_turn_text_messages_off(client, phone_only):
+    response = client.post(reverse("accounts:profile"), preferences(notify_email="on", notify_sms=None))
+
+    assert response.status_code == 200
+    assert "Text messages are the only way we can reach you" in response.content.decode()
+    phone_only.refresh_from_db()
+    assert phone_only.notify_sms is False  # unchanged: notices still reach them by SMS (notices rule)
+
+
+def test_a_traveller_cannot_turn_every_channel_off(signed_in, traveller):
+    response = signed_in.post(reverse("accounts:profile"), preferences(notify_email=None, notify_sms=None))
+
+    assert response.status_code == 200
+    assert "Keep at least one way for us to reach you" in response.content.decode()
+    traveller.refresh_from_db()
+    assert (traveller.notify_email, traveller.notify_sms) == (True, False)
+
+
+def test_help_and_contact_pages_say_a_phone_only_traveller_is_answered_by_text_message(client, phone_only):
+    help_page = client.get(reverse("usage:help")).content.decode()
+    contact_page = client.get(reverse("support:ticket_new")).content.decode()
+
+    assert "we will answer by text message" in help_page
+    assert "answer by email" not in help_page
+    assert "We answer by text message" in contact_page
+    assert "We answer by email" not in contact_page

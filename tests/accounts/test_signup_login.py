@@ -6,6 +6,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
 from tests.accounts.factories import UserFactory
@@ -62,6 +63,15 @@ def test_a_traveller_signs_up_by_phone_and_verifies_it_with_the_sms_code(client,
     user.refresh_from_db()
     assert user.phone_verified
     assert logged_in_user(client) == user
+
+
+def test_a_phone_only_sign_up_gets_notices_by_sms_and_an_email_sign_up_by_email(client, sms_outbox):
+    signup(client, phone="06 40 12 34 56")
+    signup(Client(), email="anna@example.com")
+
+    phone_only = User.objects.get(phone="+377640123456")
+    assert (phone_only.notify_email, phone_only.notify_sms) == (False, True)
+    assert User.objects.get(email="anna@example.com").notify_email is True
 
 
 def test_a_wrong_sms_code_is_refused(client, sms_outbox):

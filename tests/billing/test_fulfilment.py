@@ -141,3 +141,17 @@ def test_a_repeated_payment_notice_leaves_the_paid_time_alone(owner, card, week_
     order.refresh_from_db()
     assert order.paid_at == PAID
     assert order.status == Order.Status.FULFILLED
+
+
+def test_a_phone_only_traveller_gets_the_confirmation_by_sms(owner, card, week_plan):
+    # Signed up before phone-only accounts defaulted to SMS: "by email" stored, no address.
+    owner.email, owner.notify_email, owner.notify_sms, owner.phone_verified = None, True, False, True
+    owner.save()
+    order = paid_order(owner, card, week_plan)
+
+    order_fulfil(order_id=order.pk, now=PAID)
+
+    assert mail.outbox == []
+    [text] = sms.outbox
+    assert text.to == "+37761234567"
+    assert order.number in text.body

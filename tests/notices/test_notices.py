@@ -76,6 +76,30 @@ def test_it_respects_a_traveller_who_turned_email_off(sms_outbox, django_capture
     assert len(sms_outbox) == 1
 
 
+def test_a_phone_only_traveller_gets_notices_by_sms_whatever_the_stored_choice(
+    sms_outbox, django_capture_on_commit_callbacks
+):
+    # The old sign-up default: "by email" ticked without an address, SMS off.
+    user = UserFactory(
+        email=None, phone="+377640123456", phone_verified=True, notify_email=True, notify_sms=False
+    )
+
+    notices = send(user, capture=django_capture_on_commit_callbacks)
+
+    assert [n.channel for n in notices] == ["sms"]
+    assert [m.to for m in sms_outbox] == ["+377640123456"]
+
+
+def test_a_traveller_with_every_channel_off_still_hears_on_one_they_have(
+    sms_outbox, django_capture_on_commit_callbacks
+):
+    by_phone = UserFactory(phone="+377612345678", phone_verified=True, notify_email=False, notify_sms=False)
+    by_email = UserFactory(phone="+377612345679", phone_verified=False, notify_email=False, notify_sms=True)
+
+    assert [n.channel for n in send(by_phone, capture=django_capture_on_commit_callbacks)] == ["sms"]
+    assert [n.channel for n in send(by_email, capture=django_capture_on_commit_callbacks)] == ["email"]
+
+
 @pytest.fixture
 def probe_templates(settings):
     # A tests-only notice kind whose templates print the language they were rendered in.
