@@ -59,6 +59,7 @@ class OrderProgress:
     finished: bool
     receipt_url: str
     pay_url: str
+    esim_url: str = ""
     steps: tuple[Step, ...] = ()
     network_note: str = ""
     network_state: str = ""
@@ -75,6 +76,7 @@ class OrderProgress:
             "finished": self.finished,
             "receipt_url": self.receipt_url,
             "pay_url": self.pay_url,
+            "esim_url": self.esim_url,
             "steps": [step.as_json() for step in self.steps],
             "network_note": self.network_note,
             "network_state": self.network_state,
@@ -192,6 +194,10 @@ def order_progress(
         and not (state == "done" and network is not None and network.state in ACTIVE_NETWORK_STATES),
         receipt_url=receipt_url,
         pay_url=pay_url,
+        # A new eSIM's card exists once the order is renewed: then the page offers to install it.
+        esim_url=reverse("usage:card_esim", args=[order.card_id])
+        if order.new_esim and order.card_id and order.fulfilled_at and receipt_visible
+        else "",
         # A payment being checked has no steps to show: it is paid at Stripe, not here yet.
         steps=tuple(order_steps(order=order, topup=topup, network=network))
         if network and state != "checking"

@@ -590,6 +590,11 @@ def renewal_confirmation_send(*, order: Order, card: Card) -> None:
             "esim_url": settings.SITE_URL + reverse("usage:card_esim", args=[card.pk])
             if order.new_esim
             else "",
+            # Short links keep a text message to one segment (sms/renewal_confirmation.txt).
+            "receipt_short_url": settings.SITE_URL + reverse("billing:receipt_short", args=[order.number]),
+            "esim_short_url": settings.SITE_URL + reverse("usage:card_esim_short", args=[card.pk])
+            if order.new_esim
+            else "",
         },
     )
 

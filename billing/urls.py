@@ -23,6 +23,8 @@ urlpatterns = [
         name="document_email",
     ),
     path("orders/<str:number>/withdraw/", withdrawal_views.withdraw, name="withdraw"),
+    # Short link for text messages (one SMS segment).
+    path("o/<str:number>", views.receipt_short, name="receipt_short"),
     path("orders/<str:number>/demo-payment/", views.demo_checkout, name="demo_checkout"),
     path("wallet/", views.wallet, name="wallet"),
     path("cards/<int:card_id>/auto-renew/", views.auto_renew, name="auto_renew"),

@@ -171,6 +171,14 @@ def order_status(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @login_required
+@require_GET
+def receipt_short(request: HttpRequest, number: str) -> HttpResponse:
+    """The link in a confirmation SMS: short, and only for the order's customer."""
+    order = _get_order_for_user(request, number)
+    return redirect("billing:receipt", number=order.number)
+
+
+@login_required
 @never_cache
 @require_GET
 def order_status_json(request: HttpRequest, number: str) -> JsonResponse:
@@ -312,7 +320,12 @@ def demo_checkout(request: HttpRequest, number: str) -> HttpResponse:
             "pay": "checkout.session.completed",
             "decline": "checkout.session.async_payment_failed",
         }[form.cleaned_data["outcome"]]
-        webhooks.demo_event_deliver(order=order, event_type=event_type, now=timezone.now())
+        now = timezone.now()
+        event = webhooks.demo_event_deliver(order=order, event_type=event_type, now=now)
+        if event_type == "checkout.session.completed":
+            # As on the return from Stripe (order_status checks the session): the order is paid
+            # before the page shows, not when a worker gets to the event ("Payment received").
+            services.checkout_session_apply(session=event.payload["data"]["object"], now=now, paid_at=now)
         return redirect("billing:order_status", number=order.number)
     return render(request, "billing/demo_checkout.html", {"order": order})
 

@@ -226,7 +226,8 @@ def notice_render(*, notification: Notification) -> dict[str, str]:
     }
     with translation.override(notification.language or settings.LANGUAGE_CODE):
         if notification.channel == Notification.Channel.SMS:
-            return {"body": plain_text_render(f"sms/{notification.kind}.txt", context).strip()}
+            body = plain_text_render(f"sms/{notification.kind}.txt", context).strip()
+            return {"body": sms.sms_text_plain(body)}
         subject = plain_text_render(f"emails/{notification.kind}.subject.txt", context)
         return {
             "subject": " ".join(subject.split()),

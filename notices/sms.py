@@ -69,6 +69,49 @@ def sms_number_allowed(value: str) -> bool:
     return sms_number_refusal(number) is None
 
 
+# --- Segments: what a text costs and how it arrives -------------------------------------------
+
+# GSM 03.38: the default alphabet (one septet each) and its extension table (two: escape + char).
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+
+
+# Typography the GSM alphabet lacks, where a plain character reads the same: one of these would turn
+# the whole text into UCS-2 (70 characters a segment instead of 160). "14,90\u00a0€" is Django's.
+GSM7_PLAIN = str.maketrans(
+    {
+        "\u00a0": " ",
+        "\u202f": " ",
+        "\u2009": " ",
+        "\u2019": "'",
+        "\u2018": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2026": "...",
+    }
+)
+
+
+def sms_text_plain(body: str) -> str:
+    """The body with typographic spaces, quotes and dashes made plain (none is lost in reading)."""
+    return body.translate(GSM7_PLAIN)
+
+
+def sms_segments(body: str) -> int:
+    """How many SMS segments this body takes: GSM-7 (160 septets, 153 when split) when every
+    character is in the GSM alphabet, else UCS-2 (70 characters, 67 when split; Chinese)."""
+    if all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in body):
+        septets = sum(2 if char in GSM7_EXTENSION else 1 for char in body)
+        return 1 if septets <= 160 else -(-septets // 153)
+    units = len(body.encode("utf-16-le")) // 2
+    return 1 if units <= 70 else -(-units // 67)
+
+
 @dataclass(frozen=True)
 class SMSMessage:
     to: str

@@ -82,6 +82,19 @@ def format_monaco_compact(value: datetime) -> str:
     return f"{dateformat.format(local, pattern)} {local.tzname()}"
 
 
+def format_monaco_short(value: datetime) -> str:
+    """'8 Dec 14:05 CET': a date within the next months, for a text message that must stay short."""
+    local = value.astimezone(monaco_zone())
+    return f"{format_day(local.date())} {dateformat.format(local, 'H:i')} {local.tzname()}"
+
+
+def format_card_short(*, label: str, iccid: str) -> str:
+    """The card in a text message: its name, or the last digits of its ICCID ('Card ending 000023')."""
+    if label:
+        return label[:20]
+    return gettext("Card ending %(digits)s") % {"digits": iccid[-6:]}
+
+
 def format_day(value: date, *, with_weekday: bool = False) -> str:
     """'1 Dec' or 'Tue 1 Dec'; translators set the order for their language (e.g. '12月1日')."""
     if with_weekday:

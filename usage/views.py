@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from notices.services import notice_channels_reachable
 from portal.lib import ratelimit
@@ -75,6 +75,14 @@ def card_esim(request: HttpRequest, card_id: int) -> HttpResponse:
             + quote(card.activation_code, safe=""),
         )
     return render(request, "usage/card_esim.html", context)
+
+
+@login_required
+@require_GET
+def card_esim_short(request: HttpRequest, card_id: int) -> HttpResponse:
+    """The link in a new eSIM's confirmation SMS: short, and only for the card's owner."""
+    card = _get_card_for_user(request, card_id)
+    return redirect("usage:card_esim", card_id=card.pk)
 
 
 @login_required

@@ -18,6 +18,7 @@
     var spinner = box.querySelector("[data-order-spinner]");
     var pay = box.querySelector("[data-order-pay]");
     var receipt = box.querySelector("[data-order-receipt]");
+    var esim = box.querySelector("[data-order-esim]");
     var started = Date.now();
 
     function show(link, href) {
@@ -47,6 +48,7 @@
       }
       show(pay, data.pay_url);
       show(receipt, data.receipt_url);
+      show(esim, data.esim_url);
       (data.steps || []).forEach(function (step) {
         var item = box.querySelector('[data-step="' + step.key + '"]');
         if (!item) {

@@ -141,6 +141,52 @@ def test_buying_a_plan_without_a_card_allocates_a_new_esim(owner_client, owner, 
     assert profile.data_remaining == 5 * GB
 
 
+@pytest.fixture
+def workers_busy(monkeypatch):
+    """No worker has picked anything up yet: stored events and renewals wait in the queue."""
+    monkeypatch.setattr("billing.webhooks._enqueue", lambda webhook_event_id: None)
+    monkeypatch.setattr("billing.services._enqueue_fulfilment", lambda order_id: None)
+
+
+def test_the_order_page_right_after_paying_says_the_payment_is_received(
+    owner_client, week_plan, active_card, demo_mode, workers_busy
+):
+    owner_client.post(
+        reverse("billing:checkout"), {"start_now": "on", "plan": "week", "card": active_card.pk}
+    )
+    order = Order.objects.get()
+
+    response = owner_client.post(reverse("billing:demo_checkout", args=[order.number]), {"outcome": "pay"})
+    page = " ".join(owner_client.get(response.url).content.decode().split())
+    polled = owner_client.get(reverse("billing:order_status_json", args=[order.number])).json()
+
+    assert "Payment received. Renewing your card…" in page
+    assert "Waiting for the payment" not in page
+    assert "data-order-pay hidden" in page  # no "Continue to payment"
+    assert (polled["state"], polled["pay_url"]) == ("renewing", "")
+
+
+def test_a_new_esim_order_offers_the_install_button_as_soon_as_it_is_renewed(
+    owner_client, owner, week_plan, demo_mode
+):
+    from tests.usage.card_factories import InventoryCardFactory
+
+    profile = InventoryCardFactory()
+    owner_client.post(reverse("billing:checkout"), {"start_now": "on", "plan": "week", "card": "new"})
+    order = Order.objects.get()
+    before = owner_client.get(reverse("billing:order_status", args=[order.number])).content.decode()
+    polled_before = owner_client.get(reverse("billing:order_status_json", args=[order.number])).json()
+
+    owner_client.post(reverse("billing:demo_checkout", args=[order.number]), {"outcome": "pay"})
+    polled_after = owner_client.get(reverse("billing:order_status_json", args=[order.number])).json()
+
+    esim_url = reverse("usage:card_esim", args=[profile.pk])
+    assert "data-order-esim hidden" in before  # on the page already, for the live update to show
+    assert polled_before["esim_url"] == ""
+    assert polled_after["state"] == "done"
+    assert polled_after["esim_url"] == esim_url
+
+
 def test_an_inactive_plan_is_refused_with_a_message_and_no_order(owner_client, active_card, demo_mode):
     PlanFactory(code="old", is_active=False)
 

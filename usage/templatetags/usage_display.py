@@ -4,11 +4,13 @@ from django import template
 from django.utils import timezone
 
 from usage.display import (
+    format_card_short,
     format_data,
     format_day,
     format_gb,
     format_monaco_compact,
     format_monaco_datetime,
+    format_monaco_short,
     format_monaco_weekday_clock,
     format_monaco_weekday_time,
     format_money,
@@ -40,6 +42,20 @@ def monaco(value: datetime | None) -> str:
     if value is None:
         return ""
     return format_monaco_datetime(value)
+
+
+@register.filter
+def monaco_short(value: datetime | None) -> str:
+    """{{ expires_at|iso_datetime|monaco_short }} → '8 Dec 14:05 CET' (text messages)."""
+    if value is None:
+        return ""
+    return format_monaco_short(value)
+
+
+@register.filter
+def card_short(label: str | None, iccid: str | None) -> str:
+    """{{ card_label|card_short:iccid }} → 'Anna's phone' or 'Card ending 000023' (text messages)."""
+    return format_card_short(label=label or "", iccid=iccid or "")
 
 
 @register.filter
