@@ -85,9 +85,13 @@ class LoginForm(allauth_forms.LoginForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["login"].label = _("Email or mobile phone")
-        self.fields["login"].widget.attrs.update(
-            {"placeholder": _("you@example.com or 06 12 34 56 78"), "autocomplete": "username"}
+        # An example as help, not as a placeholder: a placeholder this long is cut off on a phone
+        # and vanishes as soon as one types.
+        self.fields["login"].help_text = _(
+            "For example you@example.com or 06\u00a012\u00a034\u00a056\u00a078"
         )
+        self.fields["login"].widget.attrs.pop("placeholder", None)
+        self.fields["login"].widget.attrs.update({"autocomplete": "username"})
         self.fields["country"].initial = default_region()
         order = ["login", "country", *[name for name in self.fields if name not in ("login", "country")]]
         self.order_fields(order)

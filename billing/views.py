@@ -70,14 +70,17 @@ def checkout(request: HttpRequest) -> HttpResponse:
             ratelimit.hit(request, "promo_failed", user=request.user)
             form.add_error("promo_code", str(error))
 
-    if request.method == "POST" and not form.errors and not form.cleaned_data.get("start_now"):
+    # "Update the price" posts the form (a code and the CSRF token never travel in the address) and
+    # only shows the new quote.
+    placing = request.method == "POST" and request.POST.get("action") != "update_price"
+    if placing and not form.errors and not form.cleaned_data.get("start_now"):
         form.add_error(
             "start_now",
             _(
                 "Tick the box to ask for your plan to start now: without it, it cannot start before the withdrawal period ends."
             ),
         )
-    if request.method == "POST" and not form.errors:
+    if placing and not form.errors:
         try:
             order = services.order_create(
                 user=request.user,

@@ -1,5 +1,6 @@
 """The traveller's journey in demo mode (no Stripe keys): review → pay → renewed → receipt."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -333,3 +334,24 @@ def test_credit_is_offered_and_applied_on_arrival(owner_client, owner, week_plan
     assert "You have €5.00 of account credit." in arrival
     assert "€9.90" in arrival  # €14.90 less €5.00
     assert "Pay €14.90" in unticked
+
+
+def test_update_the_price_posts_the_promo_code_and_places_no_order(
+    owner_client, week_plan, active_card, demo_mode
+):
+    PromotionFactory(code="RIVIERA", discount_percent=20)
+    review = owner_client.get(checkout_url(week_plan, active_card)).content.decode()
+    button = re.search(r"<button[^>]*>\s*Update the price", review).group(0)
+    assert "formmethod" not in button  # the form's own method: POST, nothing in the address
+    assert 'name="action" value="update_price"' in button
+
+    response = owner_client.post(
+        reverse("billing:checkout"),
+        {"plan": "week", "card": active_card.pk, "promo_code": "riviera", "action": "update_price"},
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "€11.92" in page
+    assert "Tick the box" not in page
+    assert not Order.objects.exists()
