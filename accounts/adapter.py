@@ -251,7 +251,9 @@ class AccountAdapter(DefaultAccountAdapter):
             self._send_sms(phone, None, {})
             security.code_guessing_notify(account=user)
             return
-        if self._send_sms(phone, "sms/verification_code.txt", {"code": code}):
+        if self._send_sms(
+            phone, "sms/verification_code.txt", {"code": code, "minutes": settings.AUTH_CODE_TIMEOUT // 60}
+        ):
             security.code_delivered(request=self.request, account=user, code=code)
 
     def send_unknown_account_sms(self, phone: str, **kwargs) -> None:

@@ -87,9 +87,8 @@ class LoginForm(allauth_forms.LoginForm):
         self.fields["login"].label = _("Email or mobile phone")
         # An example as help, not as a placeholder: a placeholder this long is cut off on a phone
         # and vanishes as soon as one types.
-        self.fields["login"].help_text = _(
-            "For example you@example.com or 06\u00a012\u00a034\u00a056\u00a078"
-        )
+        # No-break spaces: the number never splits across lines.
+        self.fields["login"].help_text = _("For example you@example.com or 06 12 34 56 78")  # noqa: RUF001
         self.fields["login"].widget.attrs.pop("placeholder", None)
         self.fields["login"].widget.attrs.update({"autocomplete": "username"})
         self.fields["country"].initial = default_region()
@@ -149,11 +148,24 @@ class _BudgetedCodeMixin:
             raise
 
 
-class ConfirmLoginCodeForm(_BudgetedCodeMixin, allauth_forms.ConfirmLoginCodeForm):
+class _DigitsCodeMixin:
+    """Codes are six digits (ALLAUTH_USER_CODE_FORMAT): a phone shows its number pad and offers the
+    code from the text message that just arrived."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].widget.attrs.update(
+            {"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*"}
+        )
+
+
+class ConfirmLoginCodeForm(_DigitsCodeMixin, _BudgetedCodeMixin, allauth_forms.ConfirmLoginCodeForm):
     pass
 
 
-class ConfirmPasswordResetCodeForm(_BudgetedCodeMixin, allauth_forms.ConfirmPasswordResetCodeForm):
+class ConfirmPasswordResetCodeForm(
+    _DigitsCodeMixin, _BudgetedCodeMixin, allauth_forms.ConfirmPasswordResetCodeForm
+):
     pass
 
 
@@ -201,7 +213,7 @@ class ResetPasswordForm(allauth_forms.ResetPasswordForm):
         return phone
 
 
-class VerifyPhoneForm(allauth_forms.VerifyPhoneForm):
+class VerifyPhoneForm(_DigitsCodeMixin, allauth_forms.VerifyPhoneForm):
     """allauth's, with the code budget per number and per account, and only a verified holder
     blocking: an unverified claim on the number is released when its real owner proves it
     (accounts.services.phone_release_unverified)."""
