@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from plans.models import Plan
 from portal.lib.append_only import AppendOnlyModel
@@ -276,9 +277,10 @@ class Refund(models.Model):
         REQUESTED = "requested", _("Sent to Stripe, no answer yet")
         PENDING = "pending", _("Pending")
         REQUIRES_ACTION = "requires_action", _("Waiting for the customer")
-        SUCCEEDED = "succeeded", _("Refunded")
+        # Contexts: an order's "Refunded" and "Cancelled" are feminine in French (la commande).
+        SUCCEEDED = "succeeded", pgettext_lazy("refund status", "Refunded")
         FAILED = "failed", _("Failed")
-        CANCELED = "canceled", _("Cancelled")
+        CANCELED = "canceled", pgettext_lazy("refund status", "Cancelled")
 
     order = models.ForeignKey(
         Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="refunds"
