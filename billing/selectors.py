@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from billing.models import AutoRenewal, Order, Wallet, WalletEntry
 from plans.models import Plan, Promotion
 from usage.display import format_monaco_datetime
-from usage.models import Card
+from usage.models import Card, LedgerEntry
 
 # Orders that no longer hold a promotion slot: they were never paid.
 UNPAID_CLOSED_STATUSES = (Order.Status.FAILED, Order.Status.EXPIRED, Order.Status.CANCELLED)
@@ -241,11 +241,17 @@ def order_renewal_state(order: Order, *, for_traveller: bool = False) -> str:
     """In one line: has the card been renewed for this order?"""
     now = timezone.now()
     if order.status == Order.Status.FULFILLED:
-        card = order.card
-        if card is not None and card.expires_at:
-            return gettext("Renewed %(when)s; card valid until %(expiry)s") % {
+        # What this order granted (its top-up's expiry), not the card's expiry today, which later
+        # renewals, refunds and adjustments have moved since.
+        granted = (
+            LedgerEntry.objects.filter(order_id=order.pk, kind=LedgerEntry.Kind.TOPUP)
+            .values_list("expires_after", flat=True)
+            .first()
+        )
+        if granted:
+            return gettext("Renewed %(when)s: valid until %(expiry)s") % {
                 "when": format_monaco_datetime(order.fulfilled_at) if order.fulfilled_at else "",
-                "expiry": format_monaco_datetime(card.expires_at),
+                "expiry": format_monaco_datetime(granted),
             }
         return gettext("Renewed")
     if order.status == Order.Status.PAID:

@@ -6,7 +6,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import format_lazy
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -244,6 +244,32 @@ class UserAdmin(StaffActionsAdmin, AuditedAdmin, BaseUserAdmin):
             form_class=GoodwillForm,
         ),
     )
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        # Django's read-only password shows a "Reset password" button that leads to a 403 for
+        # anyone who may not change users (support): show whether there is one, nothing to press.
+        return tuple(
+            (
+                name,
+                {
+                    **options,
+                    "fields": tuple("password_state" if f == "password" else f for f in options["fields"]),
+                },
+            )
+            for name, options in fieldsets
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "password_state")
+
+    @admin.display(description=_("password"))
+    def password_state(self, user):
+        if user.has_usable_password():
+            return pgettext("password", "Set")
+        return gettext("None: signs in with a code")
 
     def user_change_password(self, request, id, form_url=""):
         response = super().user_change_password(request, id, form_url)

@@ -211,6 +211,14 @@ class CardAdmin(StaffActionsAdmin, AuditedAdmin):
         url = reverse("admin:usage_ledgerentry_changelist") + f"?card__id__exact={card.pk}"
         return format_html('<a href="{}">{}</a>', url, gettext("All ledger entries of this card"))
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        # The link to the full ledger only for who may open it (finance sees cards, not ledgers).
+        ledger_admin = self.admin_site._registry.get(LedgerEntry)
+        if ledger_admin is None or not ledger_admin.has_view_permission(request):
+            fields = [field for field in fields if field != "full_ledger"]
+        return fields
+
     def get_readonly_fields(self, request, obj=None):
         # The cache fields follow the ledger; the ICCID identifies the card once it exists.
         fields = list(super().get_readonly_fields(request, obj))

@@ -1,0 +1,79 @@
+"""Issue 12 (17-19): the admin as support and finance read it — what each order granted, one date
+format, data in GB/MB, and only the buttons the staff member may use."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from billing.services import order_create, order_fulfil, order_mark_paid
+from tests.billing.factories import PlanFactory
+from tests.usage.card_factories import OwnedCardFactory
+from usage.display import format_monaco_datetime
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def _renewed(customer, card, plan, when):
+    with time_machine.travel(when, tick=False):
+        order = order_create(user=customer, plan=plan, card=card, now=when)
+        order_mark_paid(order_id=order.pk, paid_at=when, now=when, payment_method_type="card")
+        return order_fulfil(order_id=order.pk, now=when)
+
+
+def test_the_orders_list_shows_what_each_order_granted_not_the_cards_expiry_today(agent_client, customer):
+    card = OwnedCardFactory(owner=customer, expires_at=NOW + timedelta(days=1))
+    week = PlanFactory()
+    first = _renewed(customer, card, week, NOW)
+    second = _renewed(customer, card, week, NOW + timedelta(hours=2))
+    card.refresh_from_db()
+
+    with time_machine.travel(NOW + timedelta(hours=3), tick=False):
+        page = agent_client.get(reverse("admin:billing_order_changelist")).content.decode()
+
+    first_expiry = format_monaco_datetime(NOW + timedelta(days=8))
+    second_expiry = format_monaco_datetime(NOW + timedelta(days=15))
+    assert card.expires_at == NOW + timedelta(days=15)
+    row = {order.number: page.split(order.number, 1)[1].split("</tr>", 1)[0] for order in (first, second)}
+    assert f"valid until {first_expiry}" in row[first.number]
+    assert f"valid until {second_expiry}" in row[second.number]
+    assert second_expiry not in row[first.number]
+
+
+def test_support_sees_no_password_reset_it_may_not_use_and_every_button_it_sees_opens(agent_client, customer):
+    page = agent_client.get(reverse("admin:accounts_user_change", args=[customer.pk])).content.decode()
+    password_url = reverse("admin:auth_user_password_change", args=[customer.pk])
+
+    assert "Reset password" not in page
+    assert password_url not in page
+    assert agent_client.get(password_url).status_code == 403
+
+
+@pytest.mark.parametrize("role", ["agent_client", "finance_client"])
+def test_every_admin_link_and_button_shown_to_support_or_finance_opens(request, role, customer):
+    import re
+
+    from tests.support.factories import OrderFactory
+
+    client = request.getfixturevalue(role)
+    order = OrderFactory(customer=customer)
+    pages = [
+        reverse("admin:accounts_user_change", args=[customer.pk]),
+        reverse("admin:billing_order_change", args=[order.pk]),
+        reverse("admin:usage_card_change", args=[order.card.pk]),
+        reverse("admin:billing_order_changelist"),
+    ]
+    refused = []
+    for url in pages:
+        response = client.get(url)
+        if response.status_code == 403:
+            continue  # not offered to this role at all (finance has no card pages)
+        for link in set(re.findall(r'href="(/admin/[^"#?]*)', response.content.decode())):
+            if "/logout/" in link:
+                continue
+            if client.get(link).status_code == 403:
+                refused.append(f"{url} → {link}")
+    assert not refused
