@@ -36,7 +36,7 @@ from billing.models import (
 from billing.refunds import order_refund_blocker, order_refundable_cents
 from billing.selectors import STUCK_AFTER, order_renewal_state
 from portal.lib.money import euros_to_cents
-from usage.display import format_gb, format_monaco_datetime, format_money
+from usage.display import format_data, format_gb, format_monaco_datetime, format_money
 
 
 def stripe_dashboard_url(kind: str, stripe_id: str) -> str:
@@ -182,19 +182,27 @@ class RefundInline(ReadOnlyInline):
     model = Refund
     fields = (
         "created_at",
-        "amount_cents",
+        "refund_amount",
         "destination",
         "source",
         "status",
         "failure_reason",
         "succeeded_at",
         "stripe_refund",
-        "data_reversed_bytes",
+        "data_taken_back",
         "staff_user",
         "reason",
     )
     readonly_fields = fields
     show_change_link = False
+
+    @admin.display(description=_("amount"))
+    def refund_amount(self, refund):
+        return format_money(refund.amount_cents, refund.currency)
+
+    @admin.display(description=_("data taken back"))
+    def data_taken_back(self, refund):
+        return format_data(refund.data_reversed_bytes)
 
     @admin.display(description=_("Stripe refund"))
     def stripe_refund(self, refund):

@@ -4,7 +4,7 @@ from modeltranslation.admin import TranslationAdmin
 
 from audit.admin_mixins import AuditedAdmin
 from plans.models import Plan, Promotion
-from usage.display import format_gb, format_money
+from usage.display import format_data, format_gb, format_money
 
 
 @admin.register(Plan)
@@ -39,7 +39,7 @@ class PromotionAdmin(AuditedAdmin, TranslationAdmin):
         "code",
         "discount_percent",
         "discount_cents",
-        "bonus_bytes",
+        "bonus",
         "valid_from",
         "valid_until",
         "is_active",
@@ -47,3 +47,7 @@ class PromotionAdmin(AuditedAdmin, TranslationAdmin):
     list_filter = ("is_active",)
     search_fields = ("code",)
     filter_horizontal = ("plans",)
+
+    @admin.display(description=_("bonus data"), ordering="bonus_bytes")
+    def bonus(self, promotion):
+        return format_data(promotion.bonus_bytes) if promotion.bonus_bytes else "—"

@@ -19,7 +19,7 @@ from audit.admin_mixins import (
     StaffActionsAdmin,
 )
 from usage import staff_actions
-from usage.display import BYTES_PER_GB, format_gb, format_monaco_datetime
+from usage.display import BYTES_PER_GB, format_data, format_gb, format_monaco_datetime
 from usage.models import Card, LedgerEntry, ProvisioningEvent, UsageRecord
 from usage.provisioning import provisioning_event_resend_blocker
 
@@ -91,14 +91,26 @@ def _card_resume(request, card, data):
 INLINE_LIMIT = 100
 
 
-class LedgerInline(ReadOnlyInline):
+class _LedgerAmountsMixin:
+    """A ledger entry's data in MB or GB (a few MB of usage must not read as 0.0 GB), never bytes."""
+
+    @admin.display(description=_("data change"))
+    def data_change(self, entry):
+        return format_data(entry.data_delta, signed=True)
+
+    @admin.display(description=_("data remaining after"))
+    def data_left_after(self, entry):
+        return format_data(entry.data_after)
+
+
+class LedgerInline(_LedgerAmountsMixin, ReadOnlyInline):
     model = LedgerEntry
     verbose_name_plural = _("ledger (latest 100 entries)")
     fields = (
         "created_at",
         "kind",
-        "data_delta",
-        "data_after",
+        "data_change",
+        "data_left_after",
         "expires_before",
         "expires_after",
         "order_id",
@@ -138,8 +150,8 @@ class CardAdmin(StaffActionsAdmin, AuditedAdmin):
         "expiry",
         "data_left",
         "period_started_at",
-        "period_allowance",
-        "overage_bytes",
+        "allowance_this_period",
+        "overage_this_period",
         "usage_updated_at",
         "suspended_at",
         "activation_code",
@@ -154,8 +166,8 @@ class CardAdmin(StaffActionsAdmin, AuditedAdmin):
         "expiry",
         "data_left",
         "period_started_at",
-        "period_allowance",
-        "overage_bytes",
+        "allowance_this_period",
+        "overage_this_period",
         "usage_updated_at",
         "suspended_at",
         "allocated_at",
@@ -238,6 +250,14 @@ class CardAdmin(StaffActionsAdmin, AuditedAdmin):
     def data_left(self, card):
         return format_gb(card.data_remaining_at(timezone.now()))
 
+    @admin.display(description=_("data granted this period"))
+    def allowance_this_period(self, card):
+        return format_data(card.period_allowance)
+
+    @admin.display(description=_("usage beyond the allowance"))
+    def overage_this_period(self, card):
+        return format_data(card.overage_bytes)
+
     @admin.display(description=_("latest usage records"))
     def recent_usage(self, card):
         records = card.usage_records.order_by("-start")[:20] if card.pk else []
@@ -245,13 +265,13 @@ class CardAdmin(StaffActionsAdmin, AuditedAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdmin):
+class LedgerEntryAdmin(_LedgerAmountsMixin, ReadOnlyAdmin):
     list_display = (
         "created_at",
         "card",
         "kind",
-        "data_delta",
-        "data_after",
+        "data_change",
+        "data_left_after",
         "expires_after",
         "order_id",
         "staff_user",
@@ -280,14 +300,22 @@ class UsageRecordAdmin(ReadOnlyAdmin):
         "card",
         "start",
         "end",
-        "bytes",
-        "overage_bytes",
+        "data_used",
+        "overage",
         "received_at",
         "ledger_entry",
     )
     search_fields = ("record_id", "card__iccid")
     list_select_related = ("card", "ledger_entry")
     date_hierarchy = "start"
+
+    @admin.display(description=_("data used"), ordering="bytes")
+    def data_used(self, record):
+        return format_data(record.bytes)
+
+    @admin.display(description=_("overage"), ordering="overage_bytes")
+    def overage(self, record):
+        return format_data(record.overage_bytes)
 
 
 def _provisioning_event_resend(request, event, data):

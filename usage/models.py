@@ -3,7 +3,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from usage.display import format_data
 
 EXPIRING_SOON = timedelta(hours=72)
 
@@ -142,7 +145,12 @@ class LedgerEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.data_delta:+d} B on {self.card_id}"
+        # "Usage -7 MB, entry 12": read in the admin wherever an entry is referred to.
+        return gettext("%(kind)s %(data)s, entry %(id)s") % {
+            "kind": self.get_kind_display(),
+            "data": format_data(self.data_delta, signed=True),
+            "id": self.pk,
+        }
 
 
 class UsageRecord(models.Model):

@@ -77,3 +77,48 @@ def test_every_admin_link_and_button_shown_to_support_or_finance_opens(request, 
             if client.get(link).status_code == 403:
                 refused.append(f"{url} → {link}")
     assert not refused
+
+
+def test_admin_pages_show_monaco_dates_with_the_zone_and_data_in_mb_or_gb_never_bytes(agent_client, customer):
+    from tests.usage.card_factories import UsageRecordFactory
+    from usage.models import LedgerEntry
+
+    card = OwnedCardFactory(owner=customer, expires_at=NOW + timedelta(days=3), data_remaining=4_812_000_000)
+    UsageRecordFactory(
+        card=card, bytes=7_400_000, start=NOW - timedelta(hours=2), end=NOW - timedelta(hours=1)
+    )
+    LedgerEntry.objects.create(
+        card=card, kind="usage", data_delta=-7_400_000, data_after=4_812_000_000, created_at=NOW
+    )
+
+    pages = {
+        "ledger": agent_client.get(reverse("admin:usage_ledgerentry_changelist")).content.decode(),
+        "records": agent_client.get(reverse("admin:usage_usagerecord_changelist")).content.decode(),
+        "card": agent_client.get(reverse("admin:usage_card_change", args=[card.pk])).content.decode(),
+        "customer": agent_client.get(
+            reverse("admin:accounts_user_change", args=[customer.pk])
+        ).content.decode(),
+    }
+
+    created = format_monaco_datetime(NOW)  # 25 Nov 2026, 13:00 (Monaco time, CET)
+    assert created == "25 Nov 2026, 13:00 (Monaco time, CET)"
+    assert created in pages["ledger"]
+    assert "\u22127 MB" in pages["ledger"] and "4.8 GB" in pages["ledger"]  # a minus sign
+    assert "7 MB" in pages["records"]
+    assert "7 MB" in pages["card"]  # latest usage records on the card page
+    assert "less than 0.1 GB" not in pages["card"]
+    for name, page in pages.items():
+        assert "7400000" not in page and "4812000000" not in page, name
+        assert " p.m." not in page and " a.m." not in page, name  # Django's default "1 p.m."
+    assert "(Monaco time, CET)" in pages["customer"]  # date joined, last login
+
+
+@pytest.mark.usefixtures("compiled_translations")
+@pytest.mark.parametrize("language", ["en", "fr", "it", "zh-hans"])
+def test_django_renders_a_datetime_in_the_words_the_customer_pages_use(language):
+    from django.utils import formats, translation
+    from django.utils.timezone import template_localtime
+
+    for moment in (NOW, NOW + timedelta(days=200)):  # winter (CET) and summer (CEST)
+        with translation.override(language):
+            assert formats.localize(template_localtime(moment)) == format_monaco_datetime(moment)

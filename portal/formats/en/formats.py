@@ -1,0 +1,2 @@
+DATETIME_FORMAT = r"j M Y, H:i \(\M\o\n\a\c\o \t\i\m\e, T\)"
+SHORT_DATETIME_FORMAT = DATETIME_FORMAT
