@@ -65,6 +65,7 @@ COLUMNS = [
     ("payment_method", _("Payment method")),
     ("payment_intent", _("Stripe payment intent")),
     ("status", _("Status")),
+    ("status_code", _("Status code")),
     ("refunded", _("Refunded amount")),
     ("refund_dates", _("Refund dates (UTC)")),
     ("invoice", _("Invoice number")),
@@ -266,9 +267,12 @@ def _export_rows(export_filter: ExportFilter, *, as_decimal: bool) -> Iterator[l
     # A million rows: plain lookups and inline expressions instead of helper calls in this loop.
     money = (_CENTS_DECIMAL if as_decimal else _CENTS_TEXT).__getitem__
     as_number = int if as_decimal else str  # CSV rows are all text, spreadsheets get numbers
-    rate_text = _CENTS_TEXT.__getitem__
+    rate = money  # basis points read as a percentage with two decimals: 2000 -> 20.00
     vat_of = _VAT.__getitem__
-    triggers = _TRIGGERS
+    # Only CSV needs the apostrophe: a spreadsheet cell typed as text is never run as a formula
+    # (write_xlsx types them so), and "+377 ..." must stay a plain phone number there.
+    triggers = frozenset() if as_decimal else _TRIGGERS
+    status_words = {code: str(label) for code, label in Order.Status.choices}
     rows = _export_queryset(export_filter).iterator(chunk_size=CHUNK_SIZE)
     while chunk := list(islice(rows, CHUNK_SIZE)):
         refunded_ids = [row[0] for row in chunk if row[-1]]
@@ -328,12 +332,13 @@ def _export_rows(export_filter: ExportFilter, *, as_decimal: bool) -> Iterator[l
                 money(wallet_credit),
                 money(charged),
                 money(gross),
-                rate_text(rate_bp),
+                rate(rate_bp),
                 money(vat),
                 money(gross - vat),
                 currency,
                 method,
                 payment_intent or "",
+                status_words.get(status, status),
                 status,
                 money(refunded),
                 refund_dates.get(order_id, ""),
@@ -351,12 +356,13 @@ class _Echo:
         return value
 
 
-# Columns whose text comes from people (names, addresses, codes): the only ones that can hold a
-# comma, a quote or a line break, so the only ones that may need CSV quoting.
+# Columns whose text comes from people (names, addresses, codes) or from translations (a status in
+# words): the only ones that can hold a comma, a quote or a line break, so the only ones that may
+# need CSV quoting.
 _FREE_TEXT = [
     index
     for index, (key, _label) in enumerate(COLUMNS)
-    if key in {"number", "customer_name", "email", "phone", "plan", "promo_code", "payment_method"}
+    if key in {"number", "customer_name", "email", "phone", "plan", "promo_code", "payment_method", "status"}
 ]
 _NEEDS_QUOTES = re.compile(r'[",\r\n]')
 
@@ -386,16 +392,60 @@ def csv_chunks(
             progress(done)
 
 
+_XLSX_DATETIMES = [
+    index
+    for index, (key, _label) in enumerate(COLUMNS)
+    if key in {"created_utc", "created_monaco", "paid_utc", "paid_monaco", "withdrawn"}
+]
+_XLSX_MONEY = [index for index, (key, _label) in enumerate(COLUMNS) if key in MONEY_COLUMNS]
+_XLSX_RATE = [index for index, (key, _label) in enumerate(COLUMNS) if key == "vat_rate"]
+_XLSX_COLUMN_WIDTHS = {"number": 16, "email": 28, "phone": 16, "iccid": 22, "status": 18}
+
+
+def _xlsx_typed_row(sheet, row: list, cell_class) -> list:
+    """Real Excel dates and numbers with formats; text that starts like a formula typed as text."""
+    for index in _XLSX_DATETIMES:
+        text = row[index]
+        if text:
+            cell = cell_class(sheet, value=datetime.fromisoformat(text))
+            cell.number_format = "yyyy-mm-dd hh:mm:ss"
+            row[index] = cell
+    for index in _XLSX_MONEY:
+        cell = cell_class(sheet, value=row[index])
+        cell.number_format = "#,##0.00"
+        row[index] = cell
+    for index in _XLSX_RATE:
+        cell = cell_class(sheet, value=row[index])
+        cell.number_format = "0.00"
+        row[index] = cell
+    for index in _FREE_TEXT:
+        value = row[index]
+        if value[:1] == "=":
+            cell = cell_class(sheet, value=value)
+            cell.data_type = "s"
+            row[index] = cell
+    return row
+
+
 def write_xlsx(export_filter: ExportFilter, target, *, progress: Callable[[int], None] | None = None) -> int:
-    """XLSX through openpyxl's write-only mode (rows go straight to disk). Returns the row count."""
+    """XLSX through openpyxl's write-only mode (rows go straight to disk). Returns the row count.
+
+    Times are Excel dates (wall-clock time of the column's zone, as Excel has no zones), amounts and
+    the VAT rate numbers with two decimals, statuses in words with their code beside them."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(str(_("Orders")))
+    for index, (key, _label) in enumerate(COLUMNS, start=1):
+        wide = 20 if index - 1 in _XLSX_DATETIMES else _XLSX_COLUMN_WIDTHS.get(key)
+        if wide:
+            sheet.column_dimensions[get_column_letter(index)].width = wide
     sheet.append(export_header())
     done = 0
     for row in export_rows(export_filter, as_decimal=True):
-        sheet.append(row)
+        sheet.append(_xlsx_typed_row(sheet, row, WriteOnlyCell))
         done += 1
         if progress and done % CHUNK_SIZE == 0:
             progress(done)

@@ -3,6 +3,7 @@ import io
 from datetime import UTC, date, datetime
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.urls import reverse
 from openpyxl import load_workbook
@@ -105,7 +106,11 @@ def test_each_order_is_one_row_with_amounts_that_add_up(mixed_orders):
         "2.73",
         "27.27",
     )
-    assert (refunded["status"], refunded["refunded"]) == ("partially_refunded", "12.50")
+    assert (refunded["status"], refunded["status_code"], refunded["refunded"]) == (
+        "Partly refunded",
+        "partially_refunded",
+        "12.50",
+    )
     assert refunded["refund_dates"] == "2026-11-06 10:00:00; 2026-11-07 10:30:00"
     assert refunded["payment_method"] == "alipay"
 
@@ -271,3 +276,44 @@ def test_the_csv_is_exactly_what_the_csv_module_writes_even_for_awkward_text(db)
         "Ünïcödé 王",
         "a\r\nb",
     ]
+
+
+def test_the_xlsx_has_real_dates_formatted_numbers_plain_phones_and_statuses_in_words(finance_client, db):
+    customer = UserFactory(name='=HYPERLINK("http://evil")', email="lea@example.com")
+    OrderFactory(
+        customer=customer,
+        customer_phone="+37761234567",
+        status="partially_refunded",
+        refunded_amount_cents=1250,
+        created_at=datetime(2026, 11, 5, 9, 0, tzinfo=UTC),
+    )
+    response = finance_client.post(
+        reverse("support:finance_export"), {"start": "2026-11-01", "end": "2026-11-30", "file_format": "xlsx"}
+    )
+
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    header = [cell.value for cell in sheet[1]]
+    row = dict(zip(header, sheet[2], strict=True))
+    assert row["Created (UTC)"].value == datetime(2026, 11, 5, 9, 0)
+    assert row["Created (UTC)"].is_date
+    assert row["Paid (Monaco time)"].value == datetime(2026, 11, 5, 10, 1)
+    assert row["VAT rate (%)"].value == 20 and row["VAT rate (%)"].number_format == "0.00"
+    assert row["Refunded amount"].value == 12.5 and row["Refunded amount"].number_format == "#,##0.00"
+    assert row["VAT amount"].data_type == "n"
+    assert row["Phone"].value == "+37761234567"  # no apostrophe: a text cell is never a formula
+    assert row["Customer name"].value == '=HYPERLINK("http://evil")'
+    assert row["Customer name"].data_type == "s"
+    assert (row["Status"].value, row["Status code"].value) == ("Partly refunded", "partially_refunded")
+
+
+def test_the_export_page_opens_on_the_revenue_pages_range(finance_client):
+    from support.finance_views import default_range
+
+    with time_machine.travel(datetime(2026, 11, 25, 12, 0, tzinfo=UTC), tick=False):
+        export_form = finance_client.get(reverse("support:finance_export")).context["form"]
+        revenue_form = finance_client.get(reverse("support:finance_revenue")).context["form"]
+        start, end = default_range()
+
+    assert (start, end) == (date(2026, 10, 27), date(2026, 11, 25))
+    assert (export_form.initial["start"], export_form.initial["end"]) == (start, end)
+    assert (revenue_form.data["start"], revenue_form.data["end"]) == (start, end)
