@@ -21,6 +21,7 @@ from billing.presenters import order_progress, topups_by_order
 from billing.withdrawal import start_now_text
 from plans.models import Plan
 from portal.lib import ratelimit
+from usage.selectors import card_name
 
 logger = logging.getLogger(__name__)
 
@@ -288,9 +289,9 @@ def auto_renew(request: HttpRequest, card_id: int) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             if enabled:
-                messages.success(request, _("Auto-renew is on for %(card)s.") % {"card": card})
+                messages.success(request, _("Auto-renew is on for %(card)s.") % {"card": card_name(card)})
             else:
-                messages.success(request, _("Auto-renew is off for %(card)s.") % {"card": card})
+                messages.success(request, _("Auto-renew is off for %(card)s.") % {"card": card_name(card)})
             return redirect("billing:auto_renew", card_id=card.pk)
     return render(
         request,

@@ -32,6 +32,11 @@ def card_short_name(card: Card) -> str:
     return f"{kind}\u00a0…\u2060{card.iccid[-6:]}"
 
 
+def card_name(card: Card) -> str:
+    """A card as its owner knows it, on every page: the name they gave it, else "eSIM …123456"."""
+    return card.label or card_short_name(card)
+
+
 def cards_for_user(*, user) -> QuerySet[Card]:
     return Card.objects.filter(owner=user).order_by("created_at", "id")
 
