@@ -34,7 +34,7 @@ from billing.models import (
     Withdrawal,
 )
 from billing.refunds import order_refund_blocker, order_refundable_cents
-from billing.selectors import STUCK_AFTER, order_renewal_state
+from billing.selectors import order_renewal_state, orders_stuck
 from portal.lib.money import euros_to_cents
 from usage.display import format_data, format_gb, format_monaco_datetime, format_money
 
@@ -70,12 +70,10 @@ class RenewalStateFilter(admin.SimpleListFilter):
         if self.value() == "paid_not_renewed":
             return queryset.filter(status=Order.Status.PAID, fulfilled_at__isnull=True)
         if self.value() == "stuck":
-            old = now - STUCK_AFTER
-            return queryset.filter(
-                Q(flagged_at__isnull=False)
-                | Q(status=Order.Status.PAID, paid_at__lt=old)
-                | Q(status=Order.Status.PENDING, checkout_started_at__lt=old)
-            ).exclude(status__in=[Order.Status.FULFILLED, Order.Status.REFUNDED, Order.Status.CANCELLED])
+            # What the reconciler flags (billing.selectors.orders_stuck), and what it has flagged.
+            return queryset.filter(Q(flagged_at__isnull=False) | orders_stuck(now=now)).exclude(
+                status__in=[Order.Status.FULFILLED, Order.Status.REFUNDED, Order.Status.CANCELLED]
+            )
         if self.value() == "disputed":
             return queryset.filter(status=Order.Status.DISPUTED)
         return queryset

@@ -15,11 +15,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 from django_countries import countries
 
-from billing.invoicing import Seller, seller, vat_included
+from billing.invoicing import Seller, seller
 from billing.models import Invoice, Order, Refund
 from billing.presenters import payment_method_label
 from notices.models import Notification
 from notices.services import Attachment, notice_send
+from portal.lib.money import vat_included
 from portal.lib.pdf import Cell, PdfDocument
 from usage.display import format_gb, format_monaco_datetime, format_money, monaco_zone
 

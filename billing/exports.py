@@ -1,7 +1,7 @@
 """Order records for finance: one row per order, as CSV (UTF-8 with BOM) or XLSX, streamed.
 
 Rows come from a server-side cursor in chunks, so a million orders neither time out nor fill memory.
-The revenue report sums the same per-order figures in SQL; both use `vat_cents_of` rounding, so their
+The revenue report sums the same per-order figures in SQL; both use `portal.lib.money.vat_included` rounding, so their
 totals agree to the cent for the same range (the test suite checks it).
 """
 
@@ -22,6 +22,8 @@ from django.db.models.functions import Cast, Coalesce, NullIf, TruncDate, TruncS
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import Invoice, Order, Refund, Withdrawal
+from billing.selectors import PAID_STATUSES
+from portal.lib.money import vat_included, vat_included_sql
 
 MONACO = ZoneInfo(getattr(settings, "DISPLAY_TIME_ZONE", "Europe/Monaco"))
 UTC = ZoneInfo("UTC")
@@ -29,14 +31,6 @@ CHUNK_SIZE = 5000
 # Spreadsheets run a cell starting with these as a formula (CSV injection); a leading ' disarms it.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
-# Orders that took money: the revenue report counts these, and an export filtered to them matches it.
-REVENUE_STATUSES = (
-    Order.Status.PAID,
-    Order.Status.FULFILLED,
-    Order.Status.REFUNDED,
-    Order.Status.PARTIALLY_REFUNDED,
-    Order.Status.DISPUTED,
-)
 
 COLUMNS = [
     ("number", _("Order number")),
@@ -111,11 +105,6 @@ _FIELDS = (
     "status",
     "refunded_amount_cents",
 )
-
-
-def vat_cents_of(gross: int, rate_bp: int) -> int:
-    """VAT included in a gross price, rounded half up (the same formula as Order.vat_cents)."""
-    return (gross * rate_bp * 2 + (10000 + rate_bp)) // (2 * (10000 + rate_bp))
 
 
 def monaco_day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -201,7 +190,7 @@ def _cents_decimal(cents: int) -> Decimal:
 
 _CENTS_TEXT = _Memo(_cents_text)
 _CENTS_DECIMAL = _Memo(_cents_decimal)
-_VAT = _Memo(lambda key: vat_cents_of(*key))
+_VAT = _Memo(lambda key: vat_included(*key))
 _TRIGGERS = frozenset(FORMULA_TRIGGERS)
 
 
@@ -521,9 +510,9 @@ def revenue_report(*, start: date, end: date) -> RevenueReport:
         F("wallet_applied_cents"), BigIntegerField()
     )
     rate = Cast(F("vat_rate_bp"), BigIntegerField())
-    vat = (gross * rate * 2 + (rate + 10000)) / ((rate + 10000) * 2)
+    vat = vat_included_sql(gross, rate)
     rows = (
-        orders_in_range(ExportFilter(start, end, REVENUE_STATUSES))
+        orders_in_range(ExportFilter(start, end, PAID_STATUSES))
         .annotate(day=TruncDate("paid_at", tzinfo=MONACO))
         .values("day", "plan_name", "payment_method_type", "currency")
         .annotate(

@@ -2,7 +2,7 @@
 
 One row per document in number order, then totals per kind and VAT rate. The register reconciles
 with the revenue report: an invoice carries its order's paid amount and the VAT of that amount
-(the same `vat_cents_of` rounding), and the credit notes of an order add up to its refunds, so
+(the same `portal.lib.money.vat_included` rounding), and the credit notes of an order add up to its refunds, so
 for orders paid and invoiced in the same days the register's invoice totals equal the revenue
 report's gross and VAT for those orders, and its credit notes their refunds (tests/finance).
 """
@@ -19,7 +19,6 @@ from django.utils.translation import gettext_lazy as _
 from billing.exports import (
     FORMULA_TRIGGERS,
     MONACO,
-    REVENUE_STATUSES,
     UTC,
     ExportFilter,
     _cents_text,
@@ -28,6 +27,7 @@ from billing.exports import (
     orders_in_range,
 )
 from billing.models import Invoice
+from billing.selectors import PAID_STATUSES
 
 REGISTER_COLUMNS = [
     ("number", _("Number")),
@@ -139,7 +139,7 @@ def register_series(*, start: date, end: date) -> list[SeriesRun]:
 
 def invoiced_orders_gross(*, start: date, end: date) -> dict[str, int]:
     """Orders paid in the range (the revenue report's orders) that have an invoice: count and gross."""
-    orders = orders_in_range(ExportFilter(start, end, REVENUE_STATUSES)).filter(
+    orders = orders_in_range(ExportFilter(start, end, PAID_STATUSES)).filter(
         invoices__kind=Invoice.Kind.INVOICE
     )
     totals = orders.aggregate(

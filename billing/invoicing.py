@@ -27,8 +27,8 @@ from django.db.models import F, Sum
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from billing.exports import vat_cents_of
 from billing.models import DocumentSequence, Invoice, Order, Refund, Withdrawal
+from portal.lib.money import vat_included
 from usage.display import format_gb, monaco_zone
 
 SERIES_PREFIX = {Invoice.Kind.INVOICE: "F", Invoice.Kind.CREDIT_NOTE: "AV"}
@@ -111,13 +111,6 @@ def _next_number(*, kind: str, issued_at: datetime) -> tuple[int, int, str]:
     DocumentSequence.objects.filter(kind=kind, year=year).update(last_number=F("last_number") + 1)
     sequence = DocumentSequence.objects.get(kind=kind, year=year).last_number
     return year, sequence, f"{SERIES_PREFIX[kind]}-{year}-{sequence:06d}"
-
-
-def vat_included(gross_cents: int, rate_bp: int) -> int:
-    """VAT included in a gross amount, rounded half away from zero (negative for credit notes)."""
-    if gross_cents < 0:
-        return -vat_cents_of(-gross_cents, rate_bp)
-    return vat_cents_of(gross_cents, rate_bp)
 
 
 def invoice_description(order: Order, language: str) -> str:

@@ -8,6 +8,7 @@ from django.utils.translation import pgettext_lazy
 
 from plans.models import Plan
 from portal.lib.append_only import AppendOnlyModel
+from portal.lib.money import vat_included
 
 ORDER_NUMBER_PREFIX = "MC"
 
@@ -193,9 +194,7 @@ class Order(models.Model):
 
     @property
     def vat_cents(self) -> int:
-        # VAT is included in the price: vat = gross * rate / (1 + rate), rounded half up.
-        gross = self.paid_cents
-        return (gross * self.vat_rate_bp * 2 + (10000 + self.vat_rate_bp)) // (2 * (10000 + self.vat_rate_bp))
+        return vat_included(self.paid_cents, self.vat_rate_bp)
 
     @property
     def plan_period_label(self) -> str:

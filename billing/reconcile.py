@@ -14,7 +14,7 @@ from billing.autorenew import auto_renewal_payment_sync
 from billing.errors import BillingError
 from billing.models import Order, Refund, WebhookEvent
 from billing.refunds import refund_send, refund_status_apply
-from billing.selectors import orders_stuck
+from billing.selectors import STUCK_AFTER, orders_stuck
 from billing.services import _flag, _lock, checkout_session_sync, order_close
 from billing.webhooks import demo_event_deliver
 from usage.provisioning import CONFIRMATION_BOUND, provisioning_events_unconfirmed_orders
@@ -26,10 +26,9 @@ Status = Order.Status
 STALE_CHECKOUT = timedelta(minutes=10)
 UNFULFILLED_GRACE = timedelta(minutes=2)
 # An event stored but never handed to a worker (broker down) is picked up after this; one waiting
-# (billing.webhooks.EventNotReady) when its next attempt is due. After a day it is flagged for
-# support; after three (Stripe's own retry horizon) only support re-runs it.
+# (billing.webhooks.EventNotReady) when its next attempt is due. After STUCK_AFTER it is flagged for
+# support; after EVENT_RETRY_STOP_AFTER (Stripe's own retry horizon) only support re-runs it.
 UNPROCESSED_EVENT_GRACE = timedelta(minutes=1)
-EVENT_FLAG_AFTER = timedelta(hours=24)
 EVENT_RETRY_STOP_AFTER = timedelta(days=3)
 DEMO_CHECKOUT_LIFETIME = timedelta(hours=1)
 # Our refund request whose answer was lost (a worker died, Stripe timed out) is sent again with the
@@ -122,7 +121,7 @@ def webhook_events_waiting_flag(*, now: datetime) -> int:
     (unless support is looking at it already, for its own reason)."""
     flagged = 0
     waiting = WebhookEvent.objects.filter(
-        processed_at__isnull=True, flagged_at__isnull=True, received_at__lt=now - EVENT_FLAG_AFTER
+        processed_at__isnull=True, flagged_at__isnull=True, received_at__lt=now - STUCK_AFTER
     )
     for stored in waiting[:1000]:
         WebhookEvent.objects.filter(pk=stored.pk).update(flagged_at=now)

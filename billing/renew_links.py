@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing import services
 from billing.models import Order, RenewLink
+from billing.selectors import UNPAID_CLOSED_STATUSES
 from plans.models import Plan
 from usage.alerts import renew_url
 from usage.models import Card
@@ -49,8 +50,6 @@ TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{22}")
 SCOPE_COOKIE = "renew_scope"
 SCOPE_COOKIE_SALT = "billing.renew_links.scope"
 SCOPE_IDLE = timedelta(minutes=30)
-
-UNPAID_CLOSED = (Order.Status.FAILED, Order.Status.EXPIRED, Order.Status.CANCELLED)
 
 
 class Refusal:
@@ -133,7 +132,7 @@ def renew_link_orders(*, link: RenewLink) -> QuerySet[Order]:
 
 
 def renew_link_payments_left(*, link: RenewLink) -> int:
-    counted = renew_link_orders(link=link).exclude(status__in=UNPAID_CLOSED).count()
+    counted = renew_link_orders(link=link).exclude(status__in=UNPAID_CLOSED_STATUSES).count()
     return max(link.max_payments - counted, 0)
 
 

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from functools import wraps
 
 import stripe
-from allauth.core import ratelimit
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -26,6 +25,7 @@ from billing.models import Order, RenewLink
 from billing.presenters import order_progress
 from billing.withdrawal import start_now_text
 from plans.selectors import plans_on_sale
+from portal.lib import ratelimit
 from usage.forecast import card_forecast, forecast_sentence
 from usage.selectors import card_short_name, usage_by_monaco_day
 
@@ -93,14 +93,14 @@ def _scope(request: HttpRequest, *, for_payment: bool = False) -> tuple[RenewLin
 @require_GET
 def renew_link_open(request: HttpRequest, token: str) -> HttpResponse:
     """The address in the message: swap the token for a scoped cookie, then drop it from the address."""
-    if not ratelimit.consume(_Counted(request), action="renew_link_open", dry_run=True):
+    if not ratelimit.allowed(request, "renew_link_open"):
         return ratelimit.respond_429(request)
     now = timezone.now()
     link = renew_links.renew_link_find(token=token)
     refusal = renew_links.renew_link_refusal(link=link, now=now)
     if refusal:
         # Only failures count: the owner opening their own link twice never spends the budget.
-        ratelimit.consume(_Counted(request), action="renew_link_open")
+        ratelimit.hit(request, "renew_link_open")
         logger.info("Renew link refused (%s)", refusal)
         status = 404 if refusal == renew_links.Refusal.UNKNOWN else 410
         return _refused(request, refusal, status=status, forget=False)
@@ -109,18 +109,6 @@ def renew_link_open(request: HttpRequest, token: str) -> HttpResponse:
     response.status_code = 303
     _set_scope(response, token=token, link=link, now=now)
     return response
-
-
-class _Counted:
-    """allauth counts POSTs only; a link opened by GET counts too."""
-
-    method = "POST"
-
-    def __init__(self, request: HttpRequest) -> None:
-        self._request = request
-
-    def __getattr__(self, name: str):
-        return getattr(self._request, name)
 
 
 @_scoped
@@ -134,7 +122,7 @@ def renew(request: HttpRequest) -> HttpResponse:
     card = link.card
     error = ""
     if request.method == "POST":
-        if not ratelimit.consume(request, action="renew_link_pay", key=str(link.pk)):
+        if not ratelimit.hit(request, "renew_link_pay", key=str(link.pk)):
             return ratelimit.respond_429(request)
         plan = selectors.plan_for_sale(code=request.POST.get("plan", ""))
         if plan is None:

@@ -14,8 +14,9 @@ from plans.models import Plan, Promotion
 from usage.display import format_monaco_datetime
 from usage.models import Card, LedgerEntry
 
-# Orders that no longer hold a promotion slot: they were never paid.
+# Orders closed without taking money: they hold no promotion slot and no renew link payment.
 UNPAID_CLOSED_STATUSES = (Order.Status.FAILED, Order.Status.EXPIRED, Order.Status.CANCELLED)
+# Orders that took money: renewed or to be renewed, counted by the revenue report and its exports.
 PAID_STATUSES = (
     Order.Status.PAID,
     Order.Status.FULFILLED,

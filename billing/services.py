@@ -28,7 +28,7 @@ from billing.models import (
     WebhookEvent,
     order_number_for,
 )
-from billing.selectors import PAID_STATUSES, order_quote, promotion_find
+from billing.selectors import PAID_STATUSES, UNPAID_CLOSED_STATUSES, order_quote, promotion_find
 from billing.wallet import wallet_locked, wallet_move, wallet_return_for_order
 from notices.services import notice_send
 from plans.models import Plan
@@ -55,7 +55,6 @@ ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     # payment was refunded in full while it was open.
     Status.DISPUTED: frozenset({Status.PAID, Status.FULFILLED, Status.PARTIALLY_REFUNDED, Status.REFUNDED}),
 }
-UNPAID_CLOSED = (Status.FAILED, Status.EXPIRED, Status.CANCELLED)
 
 PAYMENT_METHOD_WALLET = "wallet"
 PAYMENT_METHOD_FREE = "promotion"
@@ -95,7 +94,7 @@ def order_transition(*, order: Order, to: str, now: datetime) -> Order:
     elif to == Status.FULFILLED and order.fulfilled_at is None:
         order.fulfilled_at = now
         fields.append("fulfilled_at")
-    elif to in UNPAID_CLOSED:
+    elif to in UNPAID_CLOSED_STATUSES:
         order.closed_at = now
         fields.append("closed_at")
     order.save(update_fields=fields)

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from billing import refunds, services, stripe_client
+from billing import refunds, selectors, services, stripe_client
 from billing.autorenew import auto_renewal_payment_failed
 from billing.models import AutoRenewal, Order, WebhookEvent
 
@@ -278,7 +278,7 @@ def order_for_payment(
             )
     if order.status == Order.Status.PENDING:
         raise EventNotReady(f"Order {order.number}: its payment is not recorded yet.", order=order)
-    if order.status in services.UNPAID_CLOSED:
+    if order.status in selectors.UNPAID_CLOSED_STATUSES:
         raise EventNotApplicable(f"Order {order.number} is {order.status}: it was never paid here.")
     return order
 

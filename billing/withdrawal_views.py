@@ -1,6 +1,5 @@
 """The withdrawal function on the order page and the receipt: step one shows, step two confirms."""
 
-from allauth.core import ratelimit
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 from billing import selectors
 from billing.models import Withdrawal
 from billing.withdrawal import WithdrawalRefused, withdrawal_make, withdrawal_quote, withdrawal_refusal
+from portal.lib import ratelimit
 
 
 @login_required
@@ -28,7 +28,7 @@ def withdraw(request: HttpRequest, number: str) -> HttpResponse:
         messages.error(request, refusal)
         return redirect("billing:order_status", order.number)
     if request.method == "POST":
-        if not ratelimit.consume(request, action="withdrawal", user=request.user):
+        if not ratelimit.hit(request, "withdrawal", user=request.user):
             messages.error(request, _("Too many attempts. Please try again in an hour or contact support."))
             return redirect("billing:order_status", order.number)
         try:

@@ -18,7 +18,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from billing.exports import (
     MONACO,
-    REVENUE_STATUSES,
     ExportFilter,
     RevenueLine,
     csv_chunks,
@@ -34,6 +33,7 @@ from billing.invoice_register import (
     register_xlsx,
 )
 from billing.models import Order
+from billing.selectors import PAID_STATUSES
 from support import finance
 from support.models import ExportJob
 from usage.display import format_money
@@ -294,7 +294,7 @@ def revenue(request: HttpRequest) -> HttpResponse:
                 ),
                 "totals": report.total(),
                 "chart": revenue_chart(chart_days),
-                "revenue_statuses": [Order.Status(status).label for status in REVENUE_STATUSES],
+                "revenue_statuses": [Order.Status(status).label for status in PAID_STATUSES],
                 "register_totals": register_totals(start=start, end=end),
                 "register_series": register_series(start=start, end=end),
                 "invoiced_orders": invoiced_orders_gross(start=start, end=end),

@@ -45,7 +45,7 @@ def test_partial_refunds_that_complete_the_price_bring_invoice_and_credit_notes_
 
     notes = Invoice.objects.filter(kind=Invoice.Kind.CREDIT_NOTE).order_by("sequence")
     assert [note.gross_cents for note in notes] == [-333, -333, -824]
-    # vat_cents_of(333) = 56 twice; the last one takes the rest of the invoice's VAT.
+    # vat_included(333, 2000) = 56 twice; the last one takes the rest of the invoice's VAT.
     assert [note.vat_cents for note in notes] == [-56, -56, -136]
     assert invoice.gross_cents + sum(note.gross_cents for note in notes) == 0
     assert invoice.vat_cents + sum(note.vat_cents for note in notes) == 0

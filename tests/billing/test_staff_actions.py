@@ -10,6 +10,7 @@ from django.urls import reverse
 from audit.models import AuditEntry
 from billing.models import Order, Refund, Wallet, WalletEntry, WebhookEvent
 from billing.refunds import order_refundable_cents
+from billing.selectors import orders_stuck
 from notices.models import Notification
 from tests.billing import stripe_shapes
 from tests.support.factories import GB, CardFactory, OrderFactory
@@ -280,6 +281,22 @@ def test_retrying_a_stuck_fulfilment_renews_the_card_once(agent_client, customer
     assert card.expires_at == paid_at + timedelta(days=7)
     audit = AuditEntry.objects.get()
     assert (audit.before["status"], audit.after["status"]) == ("paid", "fulfilled")
+
+
+def test_the_stuck_filter_lists_what_the_reconciler_flags(agent_client, customer):
+    card = CardFactory(owner=customer)
+    old = NOW - timedelta(hours=25)
+    never_checked_out = OrderFactory(
+        customer=customer, card=card, status=Order.Status.PENDING, created_at=old
+    )
+    paid_not_renewed = OrderFactory(
+        customer=customer, card=card, status=Order.Status.PAID, created_at=old, paid_at=old
+    )
+    recent = NOW - timedelta(hours=2)
+    OrderFactory(customer=customer, card=card, status=Order.Status.PAID, created_at=recent, paid_at=recent)
+    page = agent_client.get(reverse("admin:billing_order_changelist"), {"attention": "stuck"})
+    assert set(page.context["cl"].result_list) == {never_checked_out, paid_not_renewed}
+    assert set(Order.objects.filter(orders_stuck(now=NOW))) == {never_checked_out, paid_not_renewed}
 
 
 def test_re_running_a_failed_webhook_event_applies_it(agent_client, customer):

@@ -3,7 +3,8 @@ from datetime import UTC, date, datetime
 import pytest
 from django.urls import reverse
 
-from billing.exports import REVENUE_STATUSES, ExportFilter, export_rows, export_totals, revenue_report
+from billing.exports import ExportFilter, export_rows, export_totals, revenue_report
+from billing.selectors import PAID_STATUSES
 from tests.finance.test_export import mixed_orders  # noqa: F401 (fixture)
 from tests.support.factories import OrderFactory, PlanFactory
 
@@ -25,9 +26,7 @@ def more_orders(mixed_orders):  # noqa: F811
 def test_revenue_totals_equal_the_export_of_the_same_range(more_orders):
     report = revenue_report(start=date(2026, 11, 1), end=date(2026, 11, 30))
     (total,) = report.total()
-    exported = export_totals(
-        export_rows(ExportFilter(date(2026, 11, 1), date(2026, 11, 30), REVENUE_STATUSES))
-    )
+    exported = export_totals(export_rows(ExportFilter(date(2026, 11, 1), date(2026, 11, 30), PAID_STATUSES)))
     assert (total.count, total.gross, total.vat, total.net, total.refunds) == (
         exported["count"],
         exported["gross"],
@@ -55,9 +54,7 @@ def test_the_revenue_page_shows_the_same_totals_and_a_chart(finance_client, more
     )
     assert response.status_code == 200
     page = response.content.decode()
-    exported = export_totals(
-        export_rows(ExportFilter(date(2026, 11, 1), date(2026, 11, 30), REVENUE_STATUSES))
-    )
+    exported = export_totals(export_rows(ExportFilter(date(2026, 11, 1), date(2026, 11, 30), PAID_STATUSES)))
     for key in ("gross", "vat", "net"):
         assert f'data-cents="{exported[key]}"' in page
     assert f'data-cents="{exported["refunded"]}"' in page

@@ -6,8 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from billing.documents import invoice_pdf
-from billing.invoicing import invoice_description, seller, vat_included
+from billing.invoicing import invoice_description, seller
 from billing.models import Invoice, Order, Refund
+from portal.lib.money import vat_included
 from usage.models import Card
 
 GB = 1_000_000_000
