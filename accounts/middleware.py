@@ -6,7 +6,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -31,17 +31,39 @@ _STAFF_ENROLMENT_URL_NAMES = {
 }
 
 
+# The signed-in customer's saved language, kept in their session so that a page which does not
+# need the user does not load it for the language alone. "" = the account has none saved.
+LANGUAGE_SESSION_KEY = "accounts_language"
+
+
+def session_language_remember(request: HttpRequest, language: str) -> None:
+    """Called where the saved language changes (profile, language switcher), for this session."""
+    request.session[LANGUAGE_SESSION_KEY] = language
+
+
 class UserLanguageMiddleware:
-    """A signed-in customer's saved language wins over Accept-Language and the cookie."""
+    """A signed-in customer's saved language wins over Accept-Language and the cookie.
+
+    Read from the session when it holds it; otherwise from the user, once, and kept in the session.
+    A session that is not signed in is left to LocaleMiddleware without loading anything. (Another
+    device changing the language reaches this session at its next login.)
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and user.language:
-            translation.activate(user.language)
-            request.LANGUAGE_CODE = translation.get_language()
+        session = getattr(request, "session", None)
+        if session is not None and SESSION_KEY in session:
+            language = session.get(LANGUAGE_SESSION_KEY)
+            if language is None:
+                user = request.user
+                if user.is_authenticated:
+                    language = user.language or ""
+                    session_language_remember(request, language)
+            if language:
+                translation.activate(language)
+                request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)
 
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import services
 from accounts.forms import PreferencesForm
+from accounts.middleware import session_language_remember
 from accounts.phone import phone_display
 from portal.lib.offline import CLEAR_SITE_DATA
 from portal.lib.ratelimit import limit_writes
@@ -45,6 +46,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         form = PreferencesForm(request.POST, instance=user)
         if form.is_valid():
             services.user_update_preferences(user=user, **form.cleaned_data)
+            session_language_remember(request, user.language)
             translation.activate(user.language)
             messages.success(request, _("Your preferences are saved."))
             response = redirect("accounts:profile")
@@ -90,6 +92,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
         return response
     if request.user.is_authenticated:
         services.user_set_language(user=request.user, language=language)
+        session_language_remember(request, language)
     translation.activate(language)
     _set_language_cookie(response, language)
     return response

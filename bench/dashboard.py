@@ -1,15 +1,22 @@
-"""Dashboard throughput under gunicorn, against trivial authenticated views in the same run.
+"""What a traveller's page costs: the layout and the dashboard, measured in-process in one run.
 
-A customer with 3 cards and 10,000 usage records; concurrent keep-alive clients hit the dashboard,
-then two baselines on the same gunicorn, both behind login: `/bench/ping/` (returns "ok", no
-template) and `/bench/page/` (the portal's page shell around one heading). Prints requests per
-second, p50 and p99 for each and the ratio dashboard / plain trivial view (target >= 0.6), plus the
-ratio against the page shell, which isolates what the dashboard itself costs.
+A customer with 3 cards and 10,000 usage records. Three views, all behind login, measured in the
+same process through Django's WSGI handler (every middleware, `DEBUG` off, cached template loader),
+interleaved in rounds so a load burst hits all three alike:
 
-    .venv/bin/python bench/dashboard.py [--clients 8] [--seconds 10] [--workers 2] [--threads 4] [--rounds 5]
+- trivial: `/bench/ping/` returns "ok", no template (session, user, middleware);
+- page shell: `/bench/page/`, the portal's layout (header, navigation, footer) around one heading;
+- dashboard: `/`, 3 cards, the chart and the wallet.
+
+It prints each one's median time per request and query count, and the derived costs:
+layout = shell - trivial, dashboard own = dashboard - shell (the issue's targets: each halved from
+the figures in bench/README.md). `--gunicorn` adds the old throughput run under gunicorn.
+
+    .venv/bin/python bench/dashboard.py [--requests 200] [--rounds 7] [--gunicorn [--clients 8] [--seconds 10]]
 """
 
 import argparse
+import gc
 import http.client
 import os
 import socket
@@ -18,6 +25,7 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
+from importlib import import_module
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -34,7 +42,6 @@ def seed() -> str:
     """The customer, their cards and usage; returns a session cookie for them."""
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-    from django.contrib.sessions.backends.db import SessionStore
     from django.utils import timezone
 
     from usage.iccid import iccid_with_check_digit
@@ -80,7 +87,7 @@ def seed() -> str:
         ],
         batch_size=2000,
     )
-    session = SessionStore()
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
@@ -156,29 +163,104 @@ def combine(results: list[dict]) -> dict:
     }
 
 
+def in_process(cookie: str, requests: int, rounds: int) -> dict[str, dict]:
+    """Median milliseconds per request and queries per request of each view, through the WSGI handler."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connection
+    from django.test import RequestFactory
+    from django.test.utils import CaptureQueriesContext
+
+    handler = WSGIHandler()
+    factory = RequestFactory()
+
+    def environ(path: str) -> dict:
+        return factory._base_environ(
+            PATH_INFO=path, HTTP_COOKIE=cookie, HTTP_ACCEPT_LANGUAGE="en", SERVER_NAME="127.0.0.1"
+        )
+
+    def get(path: str) -> bytes:
+        status = []
+        body = b"".join(handler(environ(path), lambda code, headers, exc_info=None: status.append(code)))
+        if not status[0].startswith("200"):
+            raise SystemExit(f"{path} answered {status[0]}")
+        return body
+
+    paths = {"trivial": "/bench/ping/", "shell": "/bench/page/", "dashboard": "/"}
+    results = {}
+    for name, path in paths.items():
+        for _ in range(20):  # warm: templates compiled and cached, connection open, caches filled
+            get(path)
+        with CaptureQueriesContext(connection) as queries:
+            body = get(path)
+        results[name] = {"queries": len(queries), "bytes": len(body), "samples": [], "cpu_samples": []}
+    for number in range(rounds):
+        order = list(paths) if number % 2 == 0 else list(reversed(paths))
+        for name in order:
+            gc.collect()
+            started, cpu_started = time.perf_counter(), time.process_time()
+            for _ in range(requests):
+                get(paths[name])
+            results[name]["samples"].append((time.perf_counter() - started) * 1000 / requests)
+            results[name]["cpu_samples"].append((time.process_time() - cpu_started) * 1000 / requests)
+    for result in results.values():
+        result["ms"] = statistics.median(result["samples"])
+        result["cpu_ms"] = statistics.median(result["cpu_samples"])
+    return results
+
+
+def in_process_print(results: dict[str, dict], requests: int, rounds: int) -> None:
+    load = os.getloadavg()[0]
+    print(f"in-process, WSGI handler, DEBUG off: {requests} requests x {rounds} interleaved rounds (load {load:.1f})")
+    print("wall = elapsed time per request; CPU = this process's CPU time (less sensitive to load)")
+    print(f"{'view':<28}{'wall ms':>9}{'CPU ms':>9}{'queries':>9}{'KB':>8}")
+    for label, name in (
+        ("trivial view, logged in", "trivial"),
+        ("page shell, logged in", "shell"),
+        ("dashboard (3 cards)", "dashboard"),
+    ):
+        result = results[name]
+        print(
+            f"{label:<28}{result['ms']:>9.2f}{result['cpu_ms']:>9.2f}{result['queries']:>9}"
+            f"{result['bytes'] / 1024:>8.1f}"
+        )
+    for label, larger, smaller in (
+        ("layout own cost (shell - trivial)", "shell", "trivial"),
+        ("dashboard own cost (dashboard - shell)", "dashboard", "shell"),
+    ):
+        wall = results[larger]["ms"] - results[smaller]["ms"]
+        cpu = results[larger]["cpu_ms"] - results[smaller]["cpu_ms"]
+        print(f"{label}: {wall:.2f} ms wall, {cpu:.2f} ms CPU")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200, help="in-process requests per view per round")
+    parser.add_argument("--in-process-rounds", type=int, default=7)
+    parser.add_argument("--gunicorn", action="store_true", help="also measure throughput under gunicorn")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=5, help="alternate the three views this many times")
     options = parser.parse_args()
-    os.environ["SECRET_KEY"] = SECRET_KEY
+    # The portal as deployed (DEBUG off: cached template loader, no debug cursor), plus the baselines.
+    os.environ.update(
+        SECRET_KEY=SECRET_KEY,
+        DEBUG="false",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="false",
+        PAYMENTS_DEMO="1",  # production settings, demo payments on purpose
+        DJANGO_SETTINGS_MODULE="dashboard_settings",
+    )
 
     with throwaway_database("portal_bench_dashboard"):
         cookie = seed()
+        results = in_process(cookie, options.requests, options.in_process_rounds)
+        in_process_print(results, options.requests, options.in_process_rounds)
+        if not options.gunicorn:
+            return
         port = free_port()
-        environment = {
-            **os.environ,
-            "DEBUG": "false",
-            "SECRET_KEY": SECRET_KEY,
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "SECURE_SSL_REDIRECT": "false",
-            "PAYMENTS_DEMO": "1",  # production settings, demo payments on purpose
-            "DJANGO_SETTINGS_MODULE": "dashboard_settings",
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "bench"), str(ROOT)]),
-        }
+        environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "bench"), str(ROOT)])}
         command = [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{port}"]
         command += ["--workers", str(options.workers), "--worker-class", "gthread"]
         command += ["--threads", str(options.threads), "--log-level", "warning"]

@@ -300,6 +300,12 @@ else:
         }
     }
 
+# Sessions are read from the cache (Redis with REDIS_URL, else the file cache) and written through
+# to the database, so a page view costs no session query while a cache flush logs nobody out.
+# Ending sessions never depends on the cache: logout deletes the session from both, and a password
+# change, "log out everywhere" or a deleted account changes the hash every session is checked against.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 # --- Celery -----------------------------------------------------------------------------------
 
 if REDIS_URL:
