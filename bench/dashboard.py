@@ -210,7 +210,9 @@ def in_process(cookie: str, requests: int, rounds: int) -> dict[str, dict]:
 
 def in_process_print(results: dict[str, dict], requests: int, rounds: int) -> None:
     load = os.getloadavg()[0]
-    print(f"in-process, WSGI handler, DEBUG off: {requests} requests x {rounds} interleaved rounds (load {load:.1f})")
+    print(
+        f"in-process, WSGI handler, DEBUG off: {requests} requests x {rounds} interleaved rounds (load {load:.1f})"
+    )
     print("wall = elapsed time per request; CPU = this process's CPU time (less sensitive to load)")
     print(f"{'view':<28}{'wall ms':>9}{'CPU ms':>9}{'queries':>9}{'KB':>8}")
     for label, name in (

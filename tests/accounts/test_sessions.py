@@ -53,7 +53,9 @@ def test_the_language_middleware_does_not_load_the_user_when_the_session_holds_t
     loads = []
     request.user = SimpleLazyObject(lambda: loads.append("user"))
     seen = []
-    middleware = UserLanguageMiddleware(lambda request: seen.append(translation.get_language()) or HttpResponse())
+    middleware = UserLanguageMiddleware(
+        lambda request: seen.append(translation.get_language()) or HttpResponse()
+    )
     with translation.override("en"):
         middleware(request)
     assert (loads, seen, request.LANGUAGE_CODE) == ([], ["zh-hans"], "zh-hans")
