@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One entry point for newcomers and CI, using nothing but the Python standard library.
 
-    python3 dev.py run     # set up .venv, migrate, seed the demo, serve web + Celery worker + beat
+    python3 dev.py run     # set up .venv, migrate, seed the demo, serve web + Celery workers + beat
     python3 dev.py test    # set up .venv, ruff, migration check, then the whole pytest suite
     python3 dev.py lock    # rewrite requirements.lock from what .venv holds now
     python3 dev.py bench   # run every benchmark in bench/ and print one table (bench/README.md)
@@ -243,8 +243,8 @@ def command_run() -> int:
     env.setdefault("SITE_URL", url)
     install(extras="", env=env)
     prepare(env)
-    banner(url, "starting web, worker and beat")
-    say("Starting web, Celery worker and beat (Ctrl-C stops all three)")
+    banner(url, "starting web, workers and beat")
+    say("Starting web, the Celery workers (renewals, general) and beat (Ctrl-C stops them all)")
     process = subprocess.Popen([BIN / "honcho", "start", "-f", ROOT / "Procfile"], cwd=ROOT, env=env)
     threading.Thread(target=wait_until_served, args=(url, started, process), daemon=True).start()
     # Ctrl-C reaches honcho directly (same terminal); a SIGTERM to us is passed on to it.

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from portal.lib.env import envbool, envint, envlist, envstr
 
@@ -310,7 +311,9 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # "priority": a worker consuming several queues always takes from the first non-empty one in
+    # its -Q order (renewals first), instead of Redis's default round robin between them.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "queue_order_strategy": "priority"}
 else:
     # No server needed: kombu's filesystem transport, one folder for in and out.
     CELERY_BROKER_URL = "filesystem://"
@@ -338,6 +341,24 @@ CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 60)
 CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 90)
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TIMEZONE = "UTC"
+# Queues (README "Worker and beat"). A paid order's renewal, and the Stripe event that carries it,
+# have a queue of their own with a worker of its own (Procfile `renewals`), so a burst of notices, a
+# slow carrier, an export or a periodic job never sits in front of a renewal. The general worker
+# consumes every queue, renewals first. Tasks not named here (the periodic jobs, Stripe
+# housekeeping) go to the default queue, "celery".
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+# In priority order: the Procfile's general worker lists them so (`-Q renewals,celery,...`).
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name)
+    for name in ("renewals", "celery", "provisioning", "notices", "exports")
+]
+CELERY_TASK_ROUTES = {
+    "billing.tasks.order_fulfil_task": {"queue": "renewals"},
+    "billing.tasks.webhook_event_process_task": {"queue": "renewals"},
+    "usage.tasks.provisioning_event_send": {"queue": "provisioning"},
+    "notices.tasks.notification_deliver": {"queue": "notices"},
+    "support.tasks.export_job_run": {"queue": "exports"},
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "portal.tasks.heartbeat", "schedule": 30.0},
