@@ -75,9 +75,14 @@ phone_sms_allowed = sms_number_allowed
 
 
 def phone_display(value: str | None) -> str:
-    """+377612345678 → "+377 6 12 34 56 78", for showing a stored number back to a person."""
+    """+377612345678 → "+377 6 12 34 56 78", for showing a stored number back to a person.
+
+    Anything else (an email address, a number that does not parse) comes back as it was, so a
+    template may pass either kind of recipient through the `phone` filter."""
     if not value:
         return ""
+    if not value.startswith("+"):
+        return value
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:

@@ -18,7 +18,6 @@ from django.views.decorators.http import require_POST
 from accounts import services
 from accounts.forms import PreferencesForm
 from accounts.middleware import session_language_remember
-from accounts.phone import phone_display
 from portal.lib.offline import CLEAR_SITE_DATA
 from portal.lib.ratelimit import limit_writes
 
@@ -61,7 +60,6 @@ def profile(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "email_verified": email_verified,
-        "phone_display": phone_display(user.phone),
         "has_password": user.has_usable_password(),
     }
     return render(request, "accounts/profile.html", context)

@@ -90,3 +90,10 @@ def test_the_country_list_starts_with_monaco_and_is_named_in_the_active_language
 
 def test_a_stored_number_is_shown_back_readably():
     assert phone_display("+377612345678") == "+377 6 12 34 56 78"
+
+
+def test_phone_display_leaves_an_email_address_or_an_unparsable_value_as_it_was():
+    # Templates pass a recipient that may be either through the one `phone` filter.
+    assert phone_display("traveller@example.com") == "traveller@example.com"
+    assert phone_display("+12") == "+12"
+    assert phone_display("+377640123456") == "+377 6 40 12 34 56"
