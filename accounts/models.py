@@ -69,6 +69,9 @@ class User(AbstractBaseUser, PermissionsMixin):
                 name="user_has_email_or_phone",
             ),
         ]
+        # The staff list of customers, newest first (the admin adds the id to its ordering).
+        # Names and emails are searched by part through trigram indexes (migration 0006, PostgreSQL).
+        indexes = [models.Index(fields=["date_joined", "id"], name="user_joined_idx")]
 
     def __str__(self) -> str:
         return self.email or self.phone or f"#{self.pk}"

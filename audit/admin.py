@@ -4,12 +4,12 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from audit.admin_mixins import ReadOnlyAdmin
+from audit.admin_mixins import BigTableAdmin, ReadOnlyAdmin
 from audit.models import AuditEntry
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdmin):
+class AuditEntryAdmin(BigTableAdmin, ReadOnlyAdmin):
     list_display = (
         "created_at",
         "actor_label",
@@ -19,9 +19,8 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         "object_label",
         "short_reason",
     )
-    list_filter = ("action", "object_type")
+    list_filter = ("action", "object_type", "created_at")
     search_fields = ("actor_label", "object_id", "object_label", "reason")
-    date_hierarchy = "created_at"
     fields = (
         "created_at",
         "actor",

@@ -1,14 +1,17 @@
-"""The staff-admin kit every app's admin uses: every change is audited, and staff actions go through a
-reasoned confirmation page."""
+"""The staff-admin kit every app's admin uses: every change is audited, staff actions go through a
+reasoned confirmation page, and tables of millions of rows are listed and searched through indexes."""
 
 import contextlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.core.paginator import Paginator
+from django.db import connections, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -16,6 +19,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import audit_record, object_snapshot
+from portal.lib.search_keys import IDENTIFIER_KINDS, search_keys_parse
 
 AUDIT_REASON_FIELD = "audit_reason"
 
@@ -282,3 +286,86 @@ class StaffActionsAdmin(admin.ModelAdmin):
 
     def staff_action_form_kwargs(self, action: StaffAction, obj) -> dict:
         return {}
+
+
+# Below this many rows a list shows its exact count; above, PostgreSQL's estimate ("about").
+EXACT_COUNT_LIMIT = 10_000
+
+
+class EstimatedCountPaginator(Paginator):
+    """Counts that never scan a big table: an unfiltered list of millions of rows takes the table's
+    size from PostgreSQL's statistics (pg_class.reltuples, kept by autovacuum); a filtered one is
+    counted exactly up to EXACT_COUNT_LIMIT rows, and beyond that takes the planner's estimate.
+    Other databases (SQLite in development) count exactly."""
+
+    count_is_estimate = False
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        connection = connections[queryset.db]
+        if connection.vendor != "postgresql":
+            return super().count
+        if not queryset.query.where:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                    [connection.ops.quote_name(queryset.model._meta.db_table)],
+                )
+                row = cursor.fetchone()
+            if row and row[0] > EXACT_COUNT_LIMIT:
+                self.count_is_estimate = True
+                return row[0]
+        capped = queryset.order_by()[: EXACT_COUNT_LIMIT + 1].count()
+        if capped <= EXACT_COUNT_LIMIT:
+            return capped
+        sql, params = queryset.order_by().query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        self.count_is_estimate = True
+        return max(int(plan[0]["Plan"]["Plan Rows"]), capped)
+
+
+class BigTableAdmin(admin.ModelAdmin):
+    """A list of millions of rows (orders, customers, cards, usage, ledgers, notices, the trail).
+
+    - Counts come from EstimatedCountPaginator; no second count of the whole table, no facet counts.
+    - No date hierarchy (its SELECT DISTINCT date_trunc(...) scans the table): date list filters.
+    - Search resolves exact keys first (portal.lib.search_keys): `search_keys` maps a kind of key
+      to the lookups that hold it, each served by an index ({"phone": ("customer__phone",)}). The
+      rows they find, in one UNION query, are the result. Only when no key matched anything does the
+      text search of `search_fields` run (Django's icontains, for names; a trigram index serves it on
+      PostgreSQL), and never for a term read as an identifier (a phone, an ICCID...) that matched nothing. Neither adds DISTINCT unless a search field crosses a multi-valued relation.
+      A table too big for any text scan (usage records) sets `search_text = False`: its
+      `search_fields` then only say what the box searches, and a term no key finds finds nothing.
+    """
+
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    search_keys: dict[str, tuple[str, ...]] = {}
+    search_text = True
+
+    def get_search_results(self, request, queryset, search_term):
+        keys = [key for key in search_keys_parse(search_term) if self.search_keys.get(key.kind)]
+        if keys:
+            manager = self.model._default_manager
+            parts = [
+                manager.filter(**{lookup: key.value}).order_by().values_list("pk", flat=True)
+                for key in keys
+                for lookup in self.search_keys[key.kind]
+            ]
+            ids = list(parts[0].union(*parts[1:])) if len(parts) > 1 else list(parts[0])
+            if ids:
+                return queryset.filter(pk__in=ids), False
+            if any(key.kind in IDENTIFIER_KINDS for key in keys):
+                # A phone number, ICCID, order number or Stripe id that is nobody's: no name holds it.
+                return queryset.none(), False
+        if not search_term.strip():
+            return queryset, False
+        if not self.search_text:
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.admin_mixins import (
     AuditedAdmin,
+    BigTableAdmin,
     ReadOnlyAdmin,
     ReadOnlyInline,
     ReasonForm,
@@ -34,7 +35,8 @@ from billing.models import (
     Withdrawal,
 )
 from billing.refunds import order_refund_blocker, order_refundable_cents
-from billing.selectors import order_renewal_state, orders_stuck
+from billing.selectors import order_renewal_state, orders_stuck, orders_with_granted_expiry
+from portal.lib import search_keys as keys
 from portal.lib.money import euros_to_cents
 from usage.display import format_data, format_gb, format_monaco_datetime, format_money
 
@@ -272,7 +274,7 @@ class DisputeInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(StaffActionsAdmin, ReadOnlyAdmin):
+class OrderAdmin(BigTableAdmin, StaffActionsAdmin, ReadOnlyAdmin):
     list_display = (
         "number",
         "customer",
@@ -292,20 +294,25 @@ class OrderAdmin(StaffActionsAdmin, ReadOnlyAdmin):
         "paid_at",
         "origin",
     )
-    search_fields = (
-        "number",
-        "customer__email",
-        "customer__phone",
-        "customer_email",
-        "customer_phone",
-        "card__iccid",
-        "stripe_payment_intent_id",
-        "stripe_checkout_session_id",
-        "stripe_charge_id",
-        "stripe_customer_id",
+    # Each key through its index; the customer's name (or part of an email) only when none matched.
+    search_keys = {
+        keys.ORDER_NUMBER: ("number",),
+        keys.PHONE: ("customer__phone", "customer_phone"),
+        keys.EMAIL: ("customer__email__lower", "customer_email__lower"),
+        keys.ICCID: ("card__iccid",),
+        keys.STRIPE_ID: (
+            "stripe_payment_intent_id",
+            "stripe_checkout_session_id",
+            "stripe_charge_id",
+            "stripe_customer_id",
+            "refunds__stripe_refund_id",
+        ),
+    }
+    search_fields = ("customer__name", "customer__email")
+    search_help_text = _(
+        "Order number, phone in any format, email, ICCID, Stripe id, or part of the customer's name."
     )
     list_select_related = ("customer", "card")
-    date_hierarchy = "created_at"
     inlines = (RefundInline, DisputeInline, DocumentInline, StartNowInline, WithdrawalInline)
     fieldsets = (
         (
@@ -424,6 +431,10 @@ class OrderAdmin(StaffActionsAdmin, ReadOnlyAdmin):
     def staff_action_form_kwargs(self, action, obj):
         return {"order": obj} if action.form_class is RefundForm else {}
 
+    def get_queryset(self, request):
+        # The Renewal column reads each order's top-up in the same query, not one query per row.
+        return orders_with_granted_expiry(super().get_queryset(request))
+
     @admin.display(description=_("paid"))
     def paid(self, order):
         return format_money(order.paid_cents, order.currency)
@@ -490,7 +501,7 @@ class OrderAdmin(StaffActionsAdmin, ReadOnlyAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdmin):
+class RefundAdmin(BigTableAdmin, ReadOnlyAdmin):
     list_display = (
         "created_at",
         "order",
@@ -501,10 +512,11 @@ class RefundAdmin(ReadOnlyAdmin):
         "status",
         "staff_user",
     )
-    list_filter = ("status", "destination", "source")
+    list_filter = ("status", "destination", "source", "created_at")
+    search_keys = {keys.ORDER_NUMBER: ("order__number",), keys.STRIPE_ID: ("stripe_refund_id",)}
     search_fields = ("order__number", "stripe_refund_id")
+    search_text = False
     list_select_related = ("order", "staff_user")
-    date_hierarchy = "created_at"
 
 
 @admin.register(Dispute)
@@ -518,24 +530,29 @@ class DisputeAdmin(ReadOnlyAdmin):
         "status",
         "closed_at",
     )
-    list_filter = ("status", "reason", ("closed_at", admin.EmptyFieldListFilter))
+    list_filter = ("status", "reason", ("closed_at", admin.EmptyFieldListFilter), "created_at")
     search_fields = ("order__number", "stripe_dispute_id", "stripe_charge_id")
     list_select_related = ("order",)
-    date_hierarchy = "created_at"
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(StaffActionsAdmin, ReadOnlyAdmin):
+class WebhookEventAdmin(BigTableAdmin, StaffActionsAdmin, ReadOnlyAdmin):
     list_display = ("received_at", "type", "stripe_event_id", "processing_state", "attempts", "order")
     list_filter = (
         "type",
         ("processed_at", admin.EmptyFieldListFilter),
         ("flagged_at", admin.EmptyFieldListFilter),
         "livemode",
+        "received_at",
     )
+    search_keys = {
+        keys.STRIPE_ID: ("stripe_event_id",),
+        keys.ORDER_NUMBER: ("order__number",),
+        keys.TERM: ("type",),
+    }
     search_fields = ("stripe_event_id", "type", "order__number")
+    search_text = False  # every key above is exact; no scan of the payloads' table
     list_select_related = ("order",)
-    date_hierarchy = "received_at"
     fields = (
         "stripe_event_id",
         "type",
@@ -612,7 +629,7 @@ class WalletAdmin(StaffActionsAdmin, ReadOnlyAdmin):
 
 
 @admin.register(WalletEntry)
-class WalletEntryAdmin(ReadOnlyAdmin):
+class WalletEntryAdmin(BigTableAdmin, ReadOnlyAdmin):
     list_display = (
         "created_at",
         "wallet",
@@ -622,10 +639,15 @@ class WalletEntryAdmin(ReadOnlyAdmin):
         "order",
         "staff_user",
     )
-    list_filter = ("kind",)
-    search_fields = ("wallet__user__email", "order__number")
+    list_filter = ("kind", "created_at")
+    search_keys = {
+        keys.EMAIL: ("wallet__user__email__lower",),
+        keys.PHONE: ("wallet__user__phone",),
+        keys.ORDER_NUMBER: ("order__number",),
+    }
+    search_fields = ("wallet__user__email", "wallet__user__phone", "order__number")
+    search_text = False
     list_select_related = ("wallet__user", "order", "staff_user")
-    date_hierarchy = "created_at"
 
 
 @admin.register(AutoRenewal)
@@ -689,7 +711,6 @@ class InvoiceAdmin(StaffActionsAdmin, ReadOnlyAdmin):
         "order__customer__email",
     )
     list_select_related = ("order", "corrects")
-    date_hierarchy = "issued_at"
     fieldsets = (
         (None, {"fields": ("number", "kind", "reason", "issued", "language", "order", "corrects", "refund")}),
         (_("Seller"), {"fields": ("seller_name", "seller_address", "seller_vat_id", "seller_registration")}),
@@ -774,7 +795,6 @@ class WithdrawalAdmin(ReadOnlyAdmin):
     list_filter = ("requested_at", "acknowledged_on")
     search_fields = ("order__number", "order__customer__email", "order__customer__phone")
     list_select_related = ("order",)
-    date_hierarchy = "requested_at"
     fields = (
         "order", "user", "requested", "data_unused_bp", "time_unused_bp", "refund", "to_method_cents",
         "to_wallet_cents", "method_refund", "wallet_refund", "refund_error", "acknowledged_on",

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -174,7 +175,13 @@ class Order(models.Model):
                 name="order_has_card_or_new_esim",
             ),
         ]
-        indexes = [models.Index(fields=["customer", "-created_at"])]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"]),
+            # Support finds an order by the phone or email it was bought with, even once the
+            # account has changed them (case-insensitive email, as the admin searches it).
+            models.Index(fields=["customer_phone"], name="order_customer_phone_idx"),
+            models.Index(Lower("customer_email"), name="order_customer_email_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.number or f"#{self.pk}"

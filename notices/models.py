@@ -41,6 +41,8 @@ class Notification(models.Model):
         # The table predates this app (notices moved out of accounts); keeping its name moved no data.
         db_table = "accounts_notification"
         ordering = ["-created_at"]
+        # Support finds the notices sent to an address or number (the admin searches it exactly).
+        indexes = [models.Index(fields=["recipient"], name="notification_recipient_idx")]
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient} ({self.channel})"

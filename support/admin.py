@@ -4,15 +4,17 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import format_lazy
-from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext, ngettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from audit.admin_mixins import (
     AUDIT_REASON_FIELD,
     AuditedAdmin,
+    BigTableAdmin,
     ReadOnlyAdmin,
     ReadOnlyInline,
     StaffAction,
@@ -24,9 +26,9 @@ from billing.forms import GoodwillForm
 from billing.models import Order, Wallet
 from billing.selectors import order_renewal_state
 from notices.models import Notification
+from portal.lib import search_keys as keys
 from portal.lib.money import euros_to_cents
 from support.models import ExportJob, Ticket, TicketMessage
-from support.search import customers_search
 from support.services import TicketClosedError, ticket_answer
 from usage.display import format_gb, format_monaco_datetime, format_money
 from usage.models import Card
@@ -62,7 +64,7 @@ class TicketAdminForm(forms.ModelForm):
 class TicketAdmin(AuditedAdmin):
     form = TicketAdminForm
     list_display = ("__str__", "user", "status", "topic", "card", "order", "updated_at")
-    list_filter = ("status", "topic")
+    list_filter = ("status", "topic", "created_at")
     search_fields = (
         "user__email",
         "user__phone",
@@ -72,7 +74,6 @@ class TicketAdmin(AuditedAdmin):
         "messages__body",
     )
     list_select_related = ("user", "card", "order")
-    date_hierarchy = "created_at"
     fieldsets = (
         (None, {"fields": ("user", "topic", "card", "order", "order_renewal", "status", "created_at")}),
         (_("Customer"), {"fields": ("customer_overview",)}),
@@ -158,9 +159,31 @@ class EmailAddressInline(ReadOnlyInline):
     show_change_link = False
 
 
-class CardInline(ReadOnlyInline):
+# A customer's page shows their latest cards and orders; the rest are one link away (the lists
+# filtered by customer), so the page costs the same after a year of daily plans.
+CUSTOMER_PAGE_LATEST = 20
+
+
+class LatestOnlyInline(ReadOnlyInline):
+    """The latest CUSTOMER_PAGE_LATEST rows, and a link to all of them when there are more."""
+
+    template = "admin/support/latest_only_tabular.html"
+    latest_ordering: tuple[str, ...] = ()
+    see_all_url = ""
+    see_all_label = ""
+
+    def latest_for(self, customer) -> tuple[list[int], int]:
+        rows = self.model._default_manager.filter(**{self.fk_name: customer})
+        latest = list(
+            rows.order_by(*self.latest_ordering).values_list("pk", flat=True)[:CUSTOMER_PAGE_LATEST]
+        )
+        return latest, rows.count()  # counted every time: the page's queries never depend on its data
+
+
+class CardInline(LatestOnlyInline):
     model = Card
     fk_name = "owner"
+    latest_ordering = ("-created_at", "-id")
     fields = ("iccid", "kind", "label", "state", "expiry", "data_left")
     readonly_fields = fields
 
@@ -177,12 +200,13 @@ class CardInline(ReadOnlyInline):
         return format_gb(card.data_remaining_at(timezone.now()))
 
 
-class OrderInline(ReadOnlyInline):
+class OrderInline(LatestOnlyInline):
     model = Order
     fk_name = "customer"
     fields = ("number", "status", "plan_name", "paid", "method", "created")
     readonly_fields = fields
-    ordering = ("-created_at",)
+    ordering = ("-created_at", "-id")
+    latest_ordering = ordering
 
     @admin.display(description=_("paid"))
     def paid(self, order):
@@ -204,6 +228,12 @@ class TicketInline(ReadOnlyInline):
     verbose_name_plural = _("support requests")
 
 
+def _see_all_label(model, total: int) -> str:
+    if model is Order:
+        return ngettext("See all %(count)d order", "See all %(count)d orders", total) % {"count": total}
+    return ngettext("See all %(count)d card", "See all %(count)d cards", total) % {"count": total}
+
+
 def _goodwill_credit(request, user, data):
     staff_actions.staff_wallet_credit(
         actor=request.user, user=user, amount_cents=euros_to_cents(data["amount"]), reason=data["reason"]
@@ -212,10 +242,24 @@ def _goodwill_credit(request, user, data):
 
 
 @admin.register(User)
-class UserAdmin(StaffActionsAdmin, AuditedAdmin, BaseUserAdmin):
+class UserAdmin(BigTableAdmin, StaffActionsAdmin, AuditedAdmin, BaseUserAdmin):
     list_display = ("__str__", "name", "phone", "language", "is_staff", "date_joined")
     list_filter = ("is_staff", "is_active", "language", "groups")
-    search_fields = ("email", "name", "phone")
+    # Each key through its index; the name or part of an email only when none matched.
+    search_keys = {
+        keys.PHONE: ("phone",),
+        keys.EMAIL: ("email__lower", "emailaddress__email"),
+        keys.ICCID: ("cards__iccid",),
+        keys.ORDER_NUMBER: ("orders__number",),
+        keys.STRIPE_ID: (
+            "orders__stripe_payment_intent_id",
+            "orders__stripe_checkout_session_id",
+            "orders__stripe_charge_id",
+            "orders__stripe_customer_id",
+            "orders__refunds__stripe_refund_id",
+        ),
+    }
+    search_fields = ("name", "email")
     search_help_text = _("Email, phone in any format, name, ICCID, order number or Stripe id.")
     ordering = ("-date_joined",)
     readonly_fields = ("date_joined", "last_login", "anonymised_at", "wallet_summary", "notices_sent")
@@ -278,8 +322,17 @@ class UserAdmin(StaffActionsAdmin, AuditedAdmin, BaseUserAdmin):
             audit_record(actor=request.user, action="admin_set_password", obj=user, reason="")
         return response
 
-    def get_search_results(self, request, queryset, search_term):
-        return customers_search(queryset, search_term), True
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if obj is not None and obj.pk and isinstance(inline, LatestOnlyInline):
+            latest, total = inline.latest_for(obj)
+            kwargs["queryset"] = inline.get_queryset(request).filter(pk__in=latest)
+            if total > len(latest):
+                opts = inline.model._meta
+                url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+                inline.see_all_url = f"{url}?{inline.fk_name}__id__exact={obj.pk}"
+                inline.see_all_label = _see_all_label(inline.model, total)
+        return kwargs
 
     @admin.display(description=_("wallet"))
     def wallet_summary(self, user):

@@ -12,12 +12,14 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.admin_mixins import (
     AuditedAdmin,
+    BigTableAdmin,
     ReadOnlyAdmin,
     ReadOnlyInline,
     ReasonForm,
     StaffAction,
     StaffActionsAdmin,
 )
+from portal.lib import search_keys as keys
 from usage import staff_actions
 from usage.display import BYTES_PER_GB, format_data, format_gb, format_monaco_datetime
 from usage.models import Card, LedgerEntry, ProvisioningEvent, UsageRecord
@@ -131,14 +133,30 @@ class ProvisioningInline(ReadOnlyInline):
 
 
 @admin.register(Card)
-class CardAdmin(StaffActionsAdmin, AuditedAdmin):
+class CardAdmin(BigTableAdmin, StaffActionsAdmin, AuditedAdmin):
     list_display = ("iccid", "kind", "owner", "state", "expiry", "data_left", "usage_updated_at")
     list_filter = (
         "kind",
         ("suspended_at", admin.EmptyFieldListFilter),
         ("owner", admin.EmptyFieldListFilter),
     )
-    search_fields = ("iccid", "label", "owner__email", "owner__phone", "owner__name")
+    # Each key through its index; the owner's name, part of an email or the label only when none matched.
+    search_keys = {
+        keys.ICCID: ("iccid",),
+        keys.PHONE: ("owner__phone",),
+        keys.EMAIL: ("owner__email__lower",),
+        keys.ORDER_NUMBER: ("orders__number",),
+        keys.STRIPE_ID: (
+            "orders__stripe_payment_intent_id",
+            "orders__stripe_checkout_session_id",
+            "orders__stripe_charge_id",
+            "orders__stripe_customer_id",
+        ),
+    }
+    search_fields = ("owner__name", "owner__email", "label")
+    search_help_text = _(
+        "ICCID, the owner's phone in any format or email, an order number or Stripe id, a name."
+    )
     list_select_related = ("owner",)
     raw_id_fields = ("owner",)
     fields = (
@@ -265,7 +283,7 @@ class CardAdmin(StaffActionsAdmin, AuditedAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(_LedgerAmountsMixin, ReadOnlyAdmin):
+class LedgerEntryAdmin(BigTableAdmin, _LedgerAmountsMixin, ReadOnlyAdmin):
     list_display = (
         "created_at",
         "card",
@@ -277,10 +295,18 @@ class LedgerEntryAdmin(_LedgerAmountsMixin, ReadOnlyAdmin):
         "staff_user",
         "cause",
     )
-    list_filter = ("kind",)
+    list_filter = ("kind", "created_at")
+    search_keys = {keys.ICCID: ("card__iccid",)}
     search_fields = ("card__iccid", "reason")
     list_select_related = ("card", "staff_user")
-    date_hierarchy = "created_at"
+
+    def get_ordering(self, request):
+        # Latest first. One card's entries come in the order its ("card", "created_at") index
+        # keeps; the whole ledger in id order, which follows time for an append-only table and
+        # needs no index of its own on a table that usage ingestion writes all day.
+        if "card__id__exact" in request.GET:
+            return ("-created_at", "-id")
+        return ("-id",)
 
     @admin.display(description=_("usage records"))
     def cause(self, entry):
@@ -294,7 +320,7 @@ class LedgerEntryAdmin(_LedgerAmountsMixin, ReadOnlyAdmin):
 
 
 @admin.register(UsageRecord)
-class UsageRecordAdmin(ReadOnlyAdmin):
+class UsageRecordAdmin(BigTableAdmin, ReadOnlyAdmin):
     list_display = (
         "record_id",
         "card",
@@ -305,9 +331,17 @@ class UsageRecordAdmin(ReadOnlyAdmin):
         "received_at",
         "ledger_entry",
     )
+    search_keys = {keys.TERM: ("record_id",), keys.ICCID: ("card__iccid",)}
     search_fields = ("record_id", "card__iccid")
+    search_text = False  # tens of millions of rows: exact record id or ICCID only
     list_select_related = ("card", "ledger_entry")
-    date_hierarchy = "start"
+
+    def get_ordering(self, request):
+        # Latest received first (id order, the primary key's index); one card's records by their
+        # start, which the ("card", "start") index keeps.
+        if "card__id__exact" in request.GET:
+            return ("-start", "-id")
+        return ("-id",)
 
     @admin.display(description=_("data used"), ordering="bytes")
     def data_used(self, record):
@@ -324,11 +358,14 @@ def _provisioning_event_resend(request, event, data):
 
 
 @admin.register(ProvisioningEvent)
-class ProvisioningEventAdmin(StaffActionsAdmin, ReadOnlyAdmin):
+class ProvisioningEventAdmin(BigTableAdmin, StaffActionsAdmin, ReadOnlyAdmin):
     list_display = ("created_at", "card", "ledger_entry", "state", "attempts", "sent_at", "next_attempt_at")
     list_filter = ("state",)
+    search_keys = {keys.ICCID: ("card__iccid",)}
     search_fields = ("card__iccid",)
-    list_select_related = ("card",)
+    search_text = False
+    list_select_related = ("card", "ledger_entry")
+    ordering = ("-id",)  # latest first through the primary key (one event per ledger change)
     staff_actions = (
         StaffAction(
             name="resend",

@@ -55,6 +55,9 @@ class Card(models.Model):
         verbose_name = _("data card")
         verbose_name_plural = _("data cards")
         ordering = ["created_at", "id"]
+        # The staff list of cards in this order. Labels are searched by part through a trigram index
+        # (migration 0007, PostgreSQL).
+        indexes = [models.Index(fields=["created_at", "id"], name="card_created_idx")]
 
     def __str__(self) -> str:
         return self.label or self.iccid

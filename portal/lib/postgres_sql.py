@@ -1,0 +1,24 @@
+"""Migration steps that exist only on PostgreSQL (SQLite, in development, has no pg_trgm)."""
+
+from django.db import migrations
+
+
+def postgres_only(sql: str, reverse_sql: str) -> migrations.RunPython:
+    """RunSQL for PostgreSQL alone; elsewhere nothing (SQLite keeps its plain LIKE scans)."""
+
+    def run(statement: str):
+        def operation(apps, schema_editor) -> None:
+            if schema_editor.connection.vendor == "postgresql":
+                schema_editor.execute(statement)
+
+        return operation
+
+    return migrations.RunPython(run(sql), run(reverse_sql), elidable=False)
+
+
+def trigram_index(name: str, table: str, column: str) -> migrations.RunPython:
+    """A GIN trigram index on UPPER(column): what Django's icontains (UPPER(col) LIKE UPPER('%x%')) uses."""
+    return postgres_only(
+        f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" USING gin (UPPER("{column}") gin_trgm_ops)',
+        f'DROP INDEX IF EXISTS "{name}"',
+    )

@@ -1,0 +1,20 @@
+from django.contrib.postgres.operations import TrigramExtension
+from django.db import migrations, models
+
+from portal.lib.postgres_sql import trigram_index
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("usage", "0006_provisioning_first_attempted_at"),
+    ]
+
+    operations = [
+        migrations.AddIndex(
+            model_name="card",
+            index=models.Index(fields=["created_at", "id"], name="card_created_idx"),
+        ),
+        # Support searches cards by part of their label (admin icontains).
+        TrigramExtension(),  # PostgreSQL only; nothing on SQLite
+        trigram_index("card_label_trgm", "usage_card", "label"),
+    ]
