@@ -191,6 +191,47 @@ def parse_webhook_endpoint(output: str) -> list[Row]:
     ]
 
 
+def parse_admin_scale(output: str) -> list[Row]:
+    line = re.compile(
+        r"^(?P<label>(?:search|changelist|customer page|baseline).*?)\s+"
+        + NUMBER
+        + r"\s+"
+        + NUMBER
+        + r"\s+"
+        + NUMBER
+        + r"\s+(?:< (?P<target>\d+) ms\s+(?P<verdict>met|MISSED))?\s*$",
+        re.MULTILINE,
+    )
+    pages = [
+        (m.group("label"), number(m.group(2)), m.group("target"), m.group("verdict"))
+        for m in line.finditer(output)
+    ]
+    baseline = next(median for label, median, _, _ in pages if label.startswith("baseline: admin index"))
+    find(r"^admin at scale: \d+/\d+ targets met", output)
+    rows = []
+    for title, prefix in (
+        ("admin search, every key on customers, orders, cards", "search"),
+        ("admin changelists, unfiltered", "changelist"),
+        ("admin customer page, 365 orders", "customer page"),
+    ):
+        group = [page for page in pages if page[0].startswith(prefix)]
+        if not group:
+            raise ValueError(f"no {prefix} lines")
+        worst = max(group, key=lambda page: page[1])
+        met = sum(page[3] == "met" for page in group)
+        rows.append(
+            Row(
+                f"{title} ({len(group)})",
+                f"slowest median {worst[1]:.0f} ms ({worst[0][:60]}); {met}/{len(group)} met",
+                f"admin index {baseline:.0f} ms",
+                f"{worst[1] / baseline:.1f}x time",
+                f"< {worst[2]} ms each",
+                verdict(met == len(group)),
+            )
+        )
+    return rows
+
+
 BENCHMARKS = [
     Benchmark("dashboard", "dashboard.py", [], ["--seconds", "5"], parse_dashboard),
     Benchmark("usage_ingest", "usage_ingest.py", [], ["--records", "200000"], parse_usage_ingest),
@@ -206,6 +247,7 @@ BENCHMARKS = [
         "payment_to_renewal", "payment_to_renewal.py", [], ["--seconds", "15"], parse_payment_to_renewal
     ),
     Benchmark("webhook_endpoint", "webhook_endpoint.py", [], ["--seconds", "5"], parse_webhook_endpoint),
+    Benchmark("admin_scale", "admin_scale.py", [], ["--quick", "--repeat", "3"], parse_admin_scale),
 ]
 
 
