@@ -110,13 +110,15 @@ def order_progress(
     order: Order,
     now: datetime,
     topup: LedgerEntry | None = None,
+    topup_loaded: bool = False,
     receipt_visible: bool = True,
     with_steps: bool = False,
 ) -> OrderProgress:
     """`receipt_visible=False` for the holder of a renew link: the receipt goes to the card's owner.
-    `with_steps` adds each step with its time, the network's included (one more query)."""
+    `with_steps` adds each step with its time, the network's included (one more query).
+    `topup_loaded`: the caller looked the top-up up already (`topups_by_order`), `None` means none."""
     Status = Order.Status
-    if order.fulfilled_at is not None and topup is None:
+    if order.fulfilled_at is not None and topup is None and not topup_loaded:
         topup = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.TOPUP, order_id=order.pk).first()
     expires_at = topup.expires_after if topup else None
     expires_display = format_monaco_datetime(expires_at) if expires_at else ""

@@ -21,6 +21,7 @@ from billing.presenters import order_progress, topups_by_order
 from billing.withdrawal import start_now_text
 from plans.models import Plan
 from portal.lib import ratelimit
+from portal.lib.pagination import page_get
 from usage.selectors import card_name
 
 logger = logging.getLogger(__name__)
@@ -233,22 +234,27 @@ def order_cancel(request: HttpRequest, number: str) -> HttpResponse:
 @require_GET
 def order_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    orders = list(selectors.orders_for_user(user=request.user)[:200])
+    page = page_get(request, selectors.orders_for_user(user=request.user))
+    orders = list(page.object_list)
     topups = topups_by_order([order.pk for order in orders])
-    rows = [(order, order_progress(order=order, now=now, topup=topups.get(order.pk))) for order in orders]
-    return render(request, "billing/order_list.html", {"rows": rows, "now": now})
+    rows = [
+        (order, order_progress(order=order, now=now, topup=topups.get(order.pk), topup_loaded=True))
+        for order in orders
+    ]
+    return render(request, "billing/order_list.html", {"rows": rows, "page": page, "now": now})
 
 
 @login_required
 @require_GET
 def wallet(request: HttpRequest) -> HttpResponse:
-    entries = list(selectors.wallet_entries(user=request.user)[:500])
+    page = page_get(request, selectors.wallet_entries(user=request.user))
     return render(
         request,
         "billing/wallet.html",
         {
             "balance_cents": selectors.wallet_balance_cents(user=request.user),
-            "entries": entries,
+            "entries": page.object_list,
+            "page": page,
             "currency": settings.CURRENCY,
         },
     )

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods
 from billing.models import Order
 from billing.selectors import order_renewal_state
 from notices.services import notice_channels_reachable
+from portal.lib.pagination import page_get
 from portal.lib.ratelimit import limit_writes
 from support import selectors, services
 from support.forms import ReplyForm, TicketForm
@@ -16,8 +17,8 @@ from usage.models import Card
 
 @login_required
 def ticket_list(request: HttpRequest) -> HttpResponse:
-    tickets = selectors.tickets_for_user(user=request.user)
-    return render(request, "support/ticket_list.html", {"tickets": tickets})
+    page = page_get(request, selectors.tickets_for_user(user=request.user))
+    return render(request, "support/ticket_list.html", {"tickets": page.object_list, "page": page})
 
 
 @login_required

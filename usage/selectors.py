@@ -3,12 +3,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
+from django.core.paginator import Page
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.http import Http404
 from django.utils import dateformat
 from django.utils.translation import get_language, gettext
 
+from portal.lib.pagination import page_of
 from usage.display import format_day, format_gb, format_monaco_weekday_time, monaco_zone
 from usage.forecast import UsageForecast, card_forecast, forecast_sentence
 from usage.models import Card, LedgerEntry, UsageRecord
@@ -235,8 +237,8 @@ def dashboard_get(*, user, now: datetime) -> Dashboard:
 class CardDetail:
     summary: CardSummary
     chart: UsageChart
-    ledger_entries: list[LedgerEntry]
-    usage_records: list[UsageRecord]
+    ledger_entries: Page
+    usage_records: Page
     # The latest change the network must enforce (a top-up, a staff adjustment...), step by step.
     latest_change: LedgerEntry | None = None
     network_steps: list[Step] = field(default_factory=list)
@@ -244,20 +246,25 @@ class CardDetail:
     network_state: str = ""
 
 
-def card_detail_get(*, card: Card, now: datetime, limit: int = 20) -> CardDetail:
+def card_detail_get(
+    *, card: Card, now: datetime, changes_page: str | None = None, usage_page: str | None = None
+) -> CardDetail:
+    """The card page; its two lists are paginated (`changes_page`, `usage_page`: page numbers as typed)."""
     per_day = usage_by_monaco_day(cards=[card], now=now).get(card.pk, {})
+    # Usage has its own list below; here what changed the card otherwise (top-ups, expiry, staff).
+    changes = card.ledger_entries.exclude(kind=LedgerEntry.Kind.USAGE).order_by("-created_at", "-id")
     detail = CardDetail(
         summary=card_summary(card=card, now=now, per_day=per_day),
         chart=usage_chart(per_day=per_day, now=now),
-        # Usage has its own list below; here what changed the card otherwise (top-ups, expiry, staff).
-        ledger_entries=list(
-            card.ledger_entries.exclude(kind=LedgerEntry.Kind.USAGE).order_by("-created_at", "-id")[:limit]
-        ),
-        usage_records=list(card.usage_records.order_by("-start", "-id")[:limit]),
+        ledger_entries=page_of(changes, changes_page),
+        usage_records=page_of(card.usage_records.order_by("-start", "-id"), usage_page),
     )
-    latest = next(
-        (entry for entry in detail.ledger_entries if entry.kind != LedgerEntry.Kind.EXPIRY_FORFEIT), None
-    )
+    if detail.ledger_entries.number == 1:
+        latest = next(
+            (entry for entry in detail.ledger_entries if entry.kind != LedgerEntry.Kind.EXPIRY_FORFEIT), None
+        )
+    else:
+        latest = changes.exclude(kind=LedgerEntry.Kind.EXPIRY_FORFEIT).first()
     if latest is not None:
         network = entry_network_progress(entry=latest, now=now)
         detail.latest_change = latest

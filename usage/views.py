@@ -42,7 +42,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def card_detail(request: HttpRequest, card_id: int) -> HttpResponse:
     card = _get_card_for_user(request, card_id)
     now = timezone.now()
-    detail = selectors.card_detail_get(card=card, now=now)
+    detail = selectors.card_detail_get(
+        card=card, now=now, changes_page=request.GET.get("changes"), usage_page=request.GET.get("usage")
+    )
     return render(request, "usage/card_detail.html", {"card": card, "detail": detail, "now": now})
 
 
