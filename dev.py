@@ -199,54 +199,101 @@ def prepare(env: dict[str, str]) -> None:
 # --- Commands ---------------------------------------------------------------------------------
 
 
-def wait_until_served(url: str, started: float, process: subprocess.Popen) -> None:
-    login_url = f"{url}/accounts/login/"
-    while process.poll() is None:
-        try:
-            with urllib.request.urlopen(login_url, timeout=2) as response:  # noqa: S310 - our own server
-                if response.status == 200:
-                    break
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.3)
-    else:
-        return
-    banner(url, f"first page served {time.monotonic() - started:.0f} s after start")
+def local_url(env: dict[str, str]) -> str:
+    """Where this machine reaches the web process that the Procfile starts on HOST:PORT."""
+    host = env.get("HOST") or "127.0.0.1"
+    if host in ("0.0.0.0", "::"):  # noqa: S104 - every interface: this machine answers on loopback
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{env.get('PORT') or '8000'}"
+
+
+def site_url(env: dict[str, str]) -> str:
+    """The base of every link in mail and SMS: SITE_URL when set, else where the web process runs."""
+    return (env.get("SITE_URL") or local_url(env)).rstrip("/")
+
+
+# honcho sends SIGKILL 5 s after the first process stops (honcho.manager.KILL_WAIT, no option for
+# it). Celery's warm shutdown on the filesystem broker alone takes about that long, so give it more.
+HONCHO_KILL_WAIT_SECONDS = 20
+HONCHO_LAUNCHER = """
+import sys
+import honcho.command
+import honcho.manager
+honcho.manager.KILL_WAIT = int(sys.argv.pop(1))
+sys.argv[0] = "honcho"
+sys.exit(honcho.command.main())
+"""
+
+
+def honcho_command(procfile: Path) -> list[str | Path]:
+    # --env os.devnull: honcho would read a .env file and let it override the variables set here
+    # (a .env copied from .env.example sends every link to :8000); dev.py reads no .env file.
+    launcher = [PYTHON, "-c", HONCHO_LAUNCHER, str(HONCHO_KILL_WAIT_SECONDS)]
+    return [*launcher, "start", "-f", procfile, "--env", os.devnull]
+
+
+def wait_until_served(url: str, started: float, process: subprocess.Popen, logins: str) -> None:
+    """Print the banner once the web process answers /healthz, then say when it turns green."""
+    announced = False
     while process.poll() is None:
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=5):  # noqa: S310 - our own server
+                if not announced:
+                    banner(url, f"answering {time.monotonic() - started:.0f} s after start", logins=logins)
                 say(f"Health: {url}/healthz is green (database, broker, worker and beat heartbeat)")
                 return
+        except urllib.error.HTTPError:
+            # 503 while the worker and beat start: the server answers, the heartbeat is pending.
+            if not announced:
+                banner(url, f"answering {time.monotonic() - started:.0f} s after start", logins=logins)
+                announced = True
         except (urllib.error.URLError, OSError):
-            # The first beat heartbeat takes up to one schedule interval (30 s); poll gently.
-            time.sleep(5)
+            pass
+        # The first beat heartbeat takes up to one schedule interval (30 s); poll gently once up.
+        time.sleep(5 if announced else 0.3)
 
 
-def banner(url: str, note: str) -> None:
+def banner(url: str, note: str, *, logins: str = "") -> None:
     line = "=" * 72
     print(
         f"\n\033[1;32m{line}\n  Portal: {url}/   ({note})\n"
-        f"  Logins: printed above by seed_demo, with their password\n"
-        f"  Mail and SMS codes: printed in this terminal, also saved in var/mail/ and var/sms/\n"
+        + (logins or "  Logins: printed above by seed_demo, with their password\n")
+        + "  Mail and SMS codes: printed in this terminal, also saved in var/mail/ and var/sms/\n"
         f"  Admin:  {url}/admin/     Health: {url}/healthz     Stop: Ctrl-C\n{line}\033[0m\n",
         flush=True,
     )
+
+
+def demo_logins(env: dict[str, str]) -> str:
+    """What seed_demo printed (logins, the card to add) for this start, indented for the banner."""
+    try:
+        text = (var_dir(env) / "demo-logins.txt").read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    return "".join(f"  {line}\n" for line in text.splitlines())
 
 
 def command_run() -> int:
     started = time.monotonic()
     ensure_venv()
     env = base_env(debug_default="1")
-    port = env.setdefault("PORT", "8000")
-    host = env.setdefault("HOST", "127.0.0.1")
-    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
-    env.setdefault("SITE_URL", url)
+    env.setdefault("PORT", "8000")
+    env.setdefault("HOST", "127.0.0.1")
+    env["SITE_URL"] = site_url(env)
+    # One process per worker, no pool children: honcho's SIGTERM reaches each worker's whole process
+    # group, and prefork children die of it mid-task instead of finishing (warm shutdown needs solo).
+    if env.setdefault("CELERY_POOL", "solo") == "solo":
+        env["CELERY_CONCURRENCY"] = env["RENEWALS_CONCURRENCY"] = "1"  # what solo is (worker banners)
+    url = local_url(env)
     install(extras="", env=env)
     prepare(env)
-    banner(url, "starting web, workers and beat")
     say("Starting web, the Celery workers (renewals, general) and beat (Ctrl-C stops them all)")
-    process = subprocess.Popen([BIN / "honcho", "start", "-f", ROOT / "Procfile"], cwd=ROOT, env=env)
-    threading.Thread(target=wait_until_served, args=(url, started, process), daemon=True).start()
+    process = subprocess.Popen(honcho_command(ROOT / "Procfile"), cwd=ROOT, env=env)
+    watcher = threading.Thread(target=wait_until_served, args=(url, started, process, demo_logins(env)))
+    watcher.daemon = True
+    watcher.start()
     # Ctrl-C reaches honcho directly (same terminal); a SIGTERM to us is passed on to it.
     signal.signal(signal.SIGTERM, lambda signum, frame: process.terminate())
     while True:

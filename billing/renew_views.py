@@ -170,12 +170,12 @@ def renew(request: HttpRequest) -> HttpResponse:
 def _to_payment(request: HttpRequest, order: Order, now) -> HttpResponse:
     if order.status != Order.Status.PENDING:
         return redirect("billing:renew_order_status", number=order.number)
-    status_url = request.build_absolute_uri(reverse("billing:renew_order_status", args=[order.number]))
+    status_url = settings.SITE_URL + reverse("billing:renew_order_status", args=[order.number])
     try:
         url = services.checkout_start(
             order=order,
             success_url=status_url + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=request.build_absolute_uri(reverse("billing:renew")),
+            cancel_url=settings.SITE_URL + reverse("billing:renew"),
             now=now,
             demo_url=reverse("billing:renew_demo_checkout", args=[order.number]),
         )

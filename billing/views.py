@@ -136,8 +136,9 @@ def _to_payment(request: HttpRequest, order: Order, now) -> HttpResponse:
     if order.status != Order.Status.PENDING:
         # Covered by credit or a promotion: paid already, renewing now.
         return redirect("billing:order_status", number=order.number)
-    status_url = request.build_absolute_uri(reverse("billing:order_status", args=[order.number]))
-    cancel_url = request.build_absolute_uri(reverse("billing:order_cancel", args=[order.number]))
+    # Stripe sends the traveller back to SITE_URL, like every link we send: never to the Host header.
+    status_url = settings.SITE_URL + reverse("billing:order_status", args=[order.number])
+    cancel_url = settings.SITE_URL + reverse("billing:order_cancel", args=[order.number])
     try:
         url = services.checkout_start(
             order=order,

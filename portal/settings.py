@@ -542,6 +542,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's default config gives "django" a console handler of its own (with DEBUG on) on
+        # top of the root's: each request error was written twice, once without time or level.
+        "django": {"handlers": [], "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         # fontTools reports every table it trims when a PDF embeds its font subset.
         "fontTools": {"level": "WARNING"},

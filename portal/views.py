@@ -1,3 +1,4 @@
+import logging
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,7 +13,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from portal.lib.health import check_broker, check_database, check_heartbeat
+from portal.lib.health import check_broker, check_database, check_heartbeat, process_is_starting
+
+logger = logging.getLogger(__name__)
 
 
 @require_GET
@@ -22,8 +25,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
     broker = check_broker()
     heartbeat, age = check_heartbeat()
     healthy = database.ok and broker.ok and heartbeat.ok
+    # Only the heartbeat missing, right after a start: the first one is on its way (503 all the same,
+    # so nothing routes traffic here yet), and the log says so instead of an ERROR per poll.
+    starting = database.ok and broker.ok and not heartbeat.ok and process_is_starting()
     body = {
-        "status": "ok" if healthy else "down",
+        "status": "ok" if healthy else "starting" if starting else "down",
         "database": {"ok": database.ok, "detail": database.detail},
         "broker": {"ok": broker.ok, "detail": broker.detail},
         "heartbeat": {
@@ -32,7 +38,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
             "detail": heartbeat.detail,
         },
     }
-    return JsonResponse(body, status=200 if healthy else 503)
+    response = JsonResponse(body, status=200 if healthy else 503)
+    if starting:
+        logger.warning("health: starting, waiting for the first heartbeat (%s)", heartbeat.detail)
+        response._has_been_logged = True  # type: ignore[attr-defined]  # Django's request log: ERROR
+    return response
 
 
 # --- The installable app (static/sw.js, portal.lib.offline) -------------------------------------

@@ -20,6 +20,14 @@ TRAVELLER_ICCID = iccid_with_check_digit("893770100000000001")
 SPARE_ICCID = iccid_with_check_digit("893770100000000002")
 SPARE_CLAIM_CODE = "MONACO26"
 STOCK_SIZE = 5
+SPARE_SERIES_SIZE = 100
+
+
+def spare_card_printed(number: int) -> tuple[str, str]:
+    """The ICCID and claim code of the demo's n-th spare SIM; the next is added once one is claimed."""
+    if number == 0:
+        return SPARE_ICCID, SPARE_CLAIM_CODE
+    return iccid_with_check_digit(f"8937701000000002{number:02d}"), f"MONACO{26 + number}"
 
 
 @dataclass
@@ -88,7 +96,7 @@ def demo_cards_seed(*, traveller, staff_user, now: datetime) -> DemoCards:
                 reason="Demo data: a Week Pass (5 GB, 7 days) started two days ago.",
                 now=started,
             )
-        _esim(SPARE_ICCID, None, claim_code=SPARE_CLAIM_CODE)
+        spare_iccid, spare_claim_code = _spare_card()
         for number in range(1, STOCK_SIZE + 1):
             _esim(
                 iccid_with_check_digit(f"8937701000000001{number:02d}"),
@@ -103,5 +111,16 @@ def demo_cards_seed(*, traveller, staff_user, now: datetime) -> DemoCards:
     card.refresh_from_db()
     free = Card.objects.filter(owner__isnull=True, allocated_at__isnull=True, kind=Card.Kind.ESIM).count()
     return DemoCards(
-        traveller_card=card, spare_iccid=SPARE_ICCID, spare_claim_code=SPARE_CLAIM_CODE, free_profiles=free
+        traveller_card=card, spare_iccid=spare_iccid, spare_claim_code=spare_claim_code, free_profiles=free
     )
+
+
+def _spare_card() -> tuple[str, str]:
+    """A SIM nobody holds yet, printed at every start: once the one printed before was added to an
+    account, the next of the series is made, so the start never offers a card that cannot be added."""
+    for number in range(SPARE_SERIES_SIZE):
+        iccid, claim_code = spare_card_printed(number)
+        card, _created = _esim(iccid, None, claim_code=claim_code)
+        if card.owner_id is None:
+            return iccid, claim_code
+    raise RuntimeError(f"All {SPARE_SERIES_SIZE} demo spare SIMs are claimed: reset the demo database.")

@@ -15,6 +15,9 @@ logger = logging.getLogger(__name__)
 
 HEARTBEAT_CACHE_KEY = "portal:heartbeat"
 BROKER_TIMEOUT_SECONDS = 2
+# When this process started: a heartbeat missing (or left stale by the last run) in its first
+# HEARTBEAT_STALE_SECONDS is the worker and beat starting alongside it, not an outage.
+PROCESS_STARTED_AT = time.time()
 
 
 @dataclass(frozen=True)
@@ -80,3 +83,7 @@ def check_heartbeat() -> tuple[Check, float | None]:
             False, f"last heartbeat {age:.0f} s ago (stale after {settings.HEARTBEAT_STALE_SECONDS} s)"
         ), age
     return Check(True, f"last heartbeat {age:.0f} s ago"), age
+
+
+def process_is_starting(*, now: float | None = None) -> bool:
+    return (time.time() if now is None else now) - PROCESS_STARTED_AT < settings.HEARTBEAT_STALE_SECONDS

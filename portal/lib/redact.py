@@ -8,6 +8,7 @@ are kept, enough for support to match a complaint to a log line and useless to a
 
 import logging
 import re
+import time
 
 from gunicorn.glogging import Logger
 
@@ -19,12 +20,31 @@ def redact(text: str) -> str:
 
 
 class RedactingFormatter(logging.Formatter):
+    """Also writes every time in UTC, named: Django sets the process's zone to TIME_ZONE (Monaco)
+    while gunicorn's master starts without Django, so local times would mix +0000 and +0100."""
+
+    converter = time.gmtime
+    default_time_format = "%Y-%m-%d %H:%M:%S"
+    default_msec_format = "%s.%03d UTC"
+
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
 
 
 class GunicornLogger(Logger):
-    """Gunicorn's logger with the request line, path and referrer redacted in the access log."""
+    """Gunicorn's logger with the request line, path and referrer redacted in the access log, and
+    its times in UTC like every other line (RedactingFormatter)."""
+
+    datefmt = "[%Y-%m-%d %H:%M:%S +0000]"
+
+    def setup(self, cfg):  # type: ignore[no-untyped-def]
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            if handler.formatter is not None:
+                handler.formatter.converter = time.gmtime
+
+    def now(self) -> str:
+        return time.strftime("[%d/%b/%Y:%H:%M:%S +0000]", time.gmtime())
 
     def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
         atoms = super().atoms(resp, req, environ, request_time)

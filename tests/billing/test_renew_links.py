@@ -135,6 +135,7 @@ def test_stripe_checkout_gets_no_customer_and_no_prefilled_email(owner, card, li
                 sessions = Sessions()
 
     settings.PAYMENTS_DEMO_MODE = False
+    settings.SITE_URL = "https://portal.example.com"  # the request below comes as Host: testserver
     stripe_client._client.cache_clear()
     original = stripe_client.stripe_client
     stripe_client.stripe_client = lambda: FakeStripe
@@ -147,7 +148,9 @@ def test_stripe_checkout_gets_no_customer_and_no_prefilled_email(owner, card, li
     assert "customer" not in captured and "customer_email" not in captured
     # Nothing saved for later (no setup_future_usage); WeChat Pay is told it pays from a browser.
     assert captured["payment_method_options"] == {"wechat_pay": {"client": "web"}}
-    assert captured["success_url"].startswith("http://testserver/renew/orders/")
+    # Back to the site's address, as every link we send: never to the Host the request came with.
+    assert captured["success_url"].startswith("https://portal.example.com/renew/orders/")
+    assert captured["cancel_url"] == "https://portal.example.com" + reverse("billing:renew")
     assert Order.objects.get().stripe_customer_id == ""
 
 

@@ -56,6 +56,21 @@ def test_it_sends_the_traveller_to_a_checkout_session_built_from_the_order(
     assert params["customer"] == order.stripe_customer_id
 
 
+def test_stripe_sends_the_traveller_back_to_site_url_whatever_host_the_request_came_with(
+    owner_client, card, week_plan, fake_stripe, settings
+):
+    settings.SITE_URL = "http://127.0.0.1:8101"  # dev.py run on PORT=8101; the request says testserver
+    start_checkout(owner_client, card)
+
+    order = Order.objects.get()
+    params = fake_stripe.sessions[order.stripe_checkout_session_id]["_params"]
+    status = reverse("billing:order_status", args=[order.number])
+    assert params["success_url"] == f"http://127.0.0.1:8101{status}?session_id={{CHECKOUT_SESSION_ID}}"
+    assert params["cancel_url"] == "http://127.0.0.1:8101" + reverse(
+        "billing:order_cancel", args=[order.number]
+    )
+
+
 def test_checkout_speaks_the_travellers_language(owner_client, owner, card, week_plan, fake_stripe):
     owner.language = "zh-hans"
     owner.save()

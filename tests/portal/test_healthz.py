@@ -109,3 +109,32 @@ def test_it_is_503_when_no_heartbeat_was_ever_recorded(client):
     assert response.json()["heartbeat"]["ok"] is False
     assert response.json()["heartbeat"]["age_seconds"] is None
     assert "worker and beat" in response.json()["heartbeat"]["detail"]
+
+
+def test_right_after_a_start_a_missing_heartbeat_is_starting_and_logged_as_a_warning(
+    client, caplog, monkeypatch
+):
+    monkeypatch.setattr(health, "PROCESS_STARTED_AT", health.time.time())  # the web process just started
+
+    with caplog.at_level("INFO"):
+        response = client.get("/healthz")
+
+    assert response.status_code == 503  # not ready for traffic yet
+    assert response.json()["status"] == "starting"
+    logged = [(record.levelname, record.getMessage()) for record in caplog.records]
+    assert [level for level, _ in logged] == ["WARNING"]
+    assert logged[0][1].startswith("health: starting, waiting for the first heartbeat")
+
+
+def test_a_heartbeat_still_missing_after_the_start_is_down_and_an_error(
+    client, caplog, settings, monkeypatch
+):
+    settings.HEARTBEAT_STALE_SECONDS = 120
+    monkeypatch.setattr(health, "PROCESS_STARTED_AT", health.time.time() - 121)
+
+    with caplog.at_level("INFO"):
+        response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["status"] == "down"
+    assert [(record.name, record.levelname) for record in caplog.records] == [("django.request", "ERROR")]

@@ -54,3 +54,26 @@ def test_the_printed_spare_card_can_be_added_and_new_esims_are_in_stock(django_u
     traveller = django_user_model.objects.get(email="demo@example.com")
     assert card_claim(user=traveller, iccid=SPARE_ICCID, claim_code=SPARE_CLAIM_CODE).owner == traveller
     assert esim_allocate(user=traveller).kind == Card.Kind.ESIM
+
+
+def test_after_a_restart_the_start_offers_a_card_that_can_still_be_added(
+    django_user_model, settings, tmp_path
+):
+    settings.VAR_DIR = tmp_path
+    seed()
+    traveller = django_user_model.objects.get(email="demo@example.com")
+    card_claim(user=traveller, iccid=SPARE_ICCID, claim_code=SPARE_CLAIM_CODE)
+
+    output = seed()  # the next `dev.py run`
+
+    assert SPARE_ICCID not in output and SPARE_CLAIM_CODE not in output
+    banner = (tmp_path / "demo-logins.txt").read_text()  # what dev.py shows once the server answers
+    assert SPARE_ICCID not in banner
+    [line] = [line for line in output.splitlines() if "Card to add" in line]
+    iccid, claim_code = (
+        line.split("ICCID ")[1].split()[0].rstrip(","),
+        line.split("claim code ")[1].split()[0],
+    )
+    assert line in banner
+    outsider = django_user_model.objects.create_user(email="zoe@example.com", password="x")
+    assert card_claim(user=outsider, iccid=iccid, claim_code=claim_code).owner == outsider

@@ -26,6 +26,8 @@ TRAVELLER_PHONE = "+377612345678"
 SUPPORT_EMAIL = "support@example.com"
 FINANCE_EMAIL = "finance@example.com"
 ADMIN_EMAIL = "admin@example.com"
+# Where the printed logins are kept for dev.py to show again (under VAR_DIR).
+LOGINS_FILE = "demo-logins.txt"
 # Staff must use a second factor (allauth.mfa TOTP). Published like the password: demo only.
 DEMO_TOTP_SECRETS = {
     SUPPORT_EMAIL: "MONACODEMOSUPPORTAGENTTOTPSECRET",
@@ -148,12 +150,16 @@ class Command(BaseCommand):
         self.print_logins(logins)
 
     def print_logins(self, logins: list[Login]) -> None:
-        self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD})"))
+        lines = [f"Demo logins (password for all: {DEMO_PASSWORD})"]
         for login in logins:
             who = " or ".join(login.identifiers)
-            self.stdout.write(f"  {login.role:<14} {who:<44} {settings.SITE_URL}{login.where}")
-        self.stdout.write("  Logging in by phone code? The SMS is printed here and saved under var/sms/.")
-        self.stdout.write("  Staff also type a code from an authenticator app set up with their secret:")
+            lines.append(f"  {login.role:<14} {who:<44} {settings.SITE_URL}{login.where}")
+        lines.append("  Logging in by phone code? The SMS is printed here and saved under var/sms/.")
+        lines.append("  Staff also type a code from an authenticator app set up with their secret:")
         for email, secret in DEMO_TOTP_SECRETS.items():
-            self.stdout.write(f"    {email:<22} TOTP secret {secret}")
-        self.stdout.write("  No app at hand? `python manage.py demo_totp` prints the current codes.")
+            lines.append(f"    {email:<22} TOTP secret {secret}")
+        lines.append("  No app at hand? `python manage.py demo_totp` prints the current codes.")
+        self.stdout.write(self.style.SUCCESS(lines[0]))
+        self.stdout.write("\n".join(lines[1:]))
+        # `dev.py run` prints them again once the server answers, below the start-up noise.
+        (settings.VAR_DIR / LOGINS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
