@@ -12,11 +12,14 @@ SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 
 
 @contextmanager
-def throwaway_database(name: str):
-    """Create `name`, point Django at it, migrate, yield; drop it afterwards whatever happened."""
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
+def throwaway_database(name: str, *, keep: bool = False, reuse: bool = False):
+    """Create `name`, point Django at it, migrate, yield; drop it afterwards whatever happened.
+
+    `reuse`: an existing database (kept by an earlier run with `keep`) is migrated, not created."""
+    if not reuse:
+        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
     os.environ["DATABASE_URL"] = f"{SERVER}/{name}"
     os.environ.setdefault("DEBUG", "true")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -34,8 +37,9 @@ def throwaway_database(name: str):
         yield
     finally:
         connections.close_all()
-        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not keep:
+            with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def cards_create(count: int, *, allowance: int, start, expires_at, prefix: str = "89377") -> None:

@@ -9,10 +9,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -215,6 +217,7 @@ class RevenueForm(forms.Form):
 
 
 CHART_WIDTH, CHART_HEIGHT, CHART_PADDING = 720, 220, 30
+REVENUE_LINES_PER_PAGE = 250
 
 
 def revenue_chart(days: list) -> dict:
@@ -282,9 +285,13 @@ def revenue(request: HttpRequest) -> HttpResponse:
         report = revenue_report(start=start, end=end)
         days = sorted(report.total(lambda line: line.day), key=lambda line: line.day)
         chart_days = _every_day(days, start, end)
+        # A year is some 4,000 lines of day x plan x method: shown a page at a time.
+        lines = Paginator(report.lines, REVENUE_LINES_PER_PAGE).get_page(request.GET.get("page"))
         context.update(
             {
                 "report": report,
+                "lines": lines,
+                "range_query": urlencode({"start": start.isoformat(), "end": end.isoformat()}),
                 "start": start,
                 "end": end,
                 "by_day": days,

@@ -60,3 +60,30 @@ def test_the_revenue_page_shows_the_same_totals_and_a_chart(finance_client, more
     assert f'data-cents="{exported["refunded"]}"' in page
     assert "<svg" in page and page.count("<rect") >= 5
     assert "Alipay" in page or "alipay" in page
+
+
+def test_the_lines_per_day_plan_and_method_come_a_page_at_a_time(finance_client, more_orders, monkeypatch):
+    from support import finance_views
+
+    monkeypatch.setattr(finance_views, "REVENUE_LINES_PER_PAGE", 2)
+    url = reverse("support:finance_revenue")
+    query = {"start": "2026-11-01", "end": "2026-11-30"}
+    lines = revenue_report(start=date(2026, 11, 1), end=date(2026, 11, 30)).lines
+    assert len(lines) == 5
+
+    def page(number):
+        content = finance_client.get(url, {**query, "page": number}).content.decode()
+        table = content.split('id="revenue-lines"')[1].split("</table>")[0]
+        return content, table.count("<tr>") - 1  # minus the header row
+
+    first, rows = page(1)
+    assert rows == 2 and "Lines 1\u20132 of 5" in first
+    assert "page=2" in first and "Previous lines" not in first
+    last, rows = page(3)
+    assert (
+        rows == 1 and "Lines 5\u20135 of 5" in last and "Previous lines" in last and "Next lines" not in last
+    )
+    # The totals and the per-day table still cover the whole range on every page.
+    (total,) = revenue_report(start=date(2026, 11, 1), end=date(2026, 11, 30)).total()
+    assert f'data-cents="{total.gross}"' in last
+    assert page("nonsense")[1] == 2
