@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
-from phonenumbers import PhoneNumberFormat, geocoder
+from phonenumbers import PhoneNumberFormat
 
 from notices.sms import sms_number_allowed, sms_number_refusal
 
@@ -101,6 +101,10 @@ def phone_region(value: str | None) -> str | None:
 
 @lru_cache(maxsize=16)
 def _country_choices(language: str) -> tuple[tuple[str, str], ...]:
+    # The geocoder loads ~95 MB of place names: only for the form that lists countries, not at
+    # import time in every process (workers, exports, management commands).
+    from phonenumbers import geocoder
+
     geocoder_language = {"zh-hans": "zh", "zh-hant": "zh"}.get(language, language.split("-")[0])
     choices = []
     for region in phonenumbers.SUPPORTED_REGIONS:
