@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from audit.admin_mixins import BigTableAdmin, ReadOnlyAdmin
+from audit.admin_mixins import BigTableAdmin, IndexedValuesListFilter, ReadOnlyAdmin
 from audit.models import AuditEntry
 
 
@@ -19,7 +19,11 @@ class AuditEntryAdmin(BigTableAdmin, ReadOnlyAdmin):
         "object_label",
         "short_reason",
     )
-    list_filter = ("action", "object_type", "created_at")
+    list_filter = (
+        ("action", IndexedValuesListFilter),
+        ("object_type", IndexedValuesListFilter),
+        "created_at",
+    )
     search_fields = ("actor_label", "object_id", "object_label", "reason")
     fields = (
         "created_at",

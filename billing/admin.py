@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.admin_mixins import (
     AuditedAdmin,
     BigTableAdmin,
+    IndexedValuesListFilter,
     ReadOnlyAdmin,
     ReadOnlyInline,
     ReasonForm,
@@ -539,7 +540,7 @@ class DisputeAdmin(ReadOnlyAdmin):
 class WebhookEventAdmin(BigTableAdmin, StaffActionsAdmin, ReadOnlyAdmin):
     list_display = ("received_at", "type", "stripe_event_id", "processing_state", "attempts", "order")
     list_filter = (
-        "type",
+        ("type", IndexedValuesListFilter),
         ("processed_at", admin.EmptyFieldListFilter),
         ("flagged_at", admin.EmptyFieldListFilter),
         "livemode",

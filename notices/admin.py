@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from audit.admin_mixins import BigTableAdmin, ReadOnlyAdmin
+from audit.admin_mixins import BigTableAdmin, IndexedValuesListFilter, ReadOnlyAdmin
 from notices.models import Notification
 from portal.lib import search_keys as keys
 
@@ -9,7 +9,7 @@ from portal.lib import search_keys as keys
 @admin.register(Notification)
 class NotificationAdmin(BigTableAdmin, ReadOnlyAdmin):
     list_display = ("kind", "channel", "recipient", "status", "attempts", "created_at", "sent_at")
-    list_filter = ("status", "channel", "kind", "created_at")
+    list_filter = ("status", "channel", ("kind", IndexedValuesListFilter), "created_at")
     search_keys = {
         keys.EMAIL: ("recipient", "user__email__lower"),
         keys.PHONE: ("recipient", "user__phone"),

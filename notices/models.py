@@ -42,7 +42,11 @@ class Notification(models.Model):
         db_table = "accounts_notification"
         ordering = ["-created_at"]
         # Support finds the notices sent to an address or number (the admin searches it exactly).
-        indexes = [models.Index(fields=["recipient"], name="notification_recipient_idx")]
+        indexes = [
+            models.Index(fields=["recipient"], name="notification_recipient_idx"),
+            # The admin's filter by kind reads the kinds through it (audit.admin_mixins.IndexedValuesListFilter).
+            models.Index(fields=["kind"], name="notification_kind_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient} ({self.channel})"

@@ -172,11 +172,10 @@ class LatestOnlyInline(ReadOnlyInline):
     see_all_url = ""
     see_all_label = ""
 
-    def latest_for(self, customer) -> tuple[list[int], int]:
+    def latest_for(self, customer):
+        """The latest rows (a subquery, read with the inline's own query) and how many there are."""
         rows = self.model._default_manager.filter(**{self.fk_name: customer})
-        latest = list(
-            rows.order_by(*self.latest_ordering).values_list("pk", flat=True)[:CUSTOMER_PAGE_LATEST]
-        )
+        latest = rows.order_by(*self.latest_ordering).values("pk")[:CUSTOMER_PAGE_LATEST]
         return latest, rows.count()  # counted every time: the page's queries never depend on its data
 
 
@@ -327,7 +326,7 @@ class UserAdmin(BigTableAdmin, StaffActionsAdmin, AuditedAdmin, BaseUserAdmin):
         if obj is not None and obj.pk and isinstance(inline, LatestOnlyInline):
             latest, total = inline.latest_for(obj)
             kwargs["queryset"] = inline.get_queryset(request).filter(pk__in=latest)
-            if total > len(latest):
+            if total > CUSTOMER_PAGE_LATEST:
                 opts = inline.model._meta
                 url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
                 inline.see_all_url = f"{url}?{inline.fk_name}__id__exact={obj.pk}"
