@@ -1,4 +1,5 @@
 import contextlib
+import html
 import logging
 from datetime import timedelta
 from typing import Any
@@ -14,6 +15,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -23,6 +26,7 @@ from accounts.models import User
 from accounts.phone import PhoneNumberField, phone_parse, phone_sms_allowed
 from accounts.services import email_release_unverified, phone_release_unverified
 from notices.sms import SMSError, SMSRefused, send_sms
+from portal.lib.messages import in_page_language
 from portal.lib.plain_text import plain_text_render
 
 logger = logging.getLogger(__name__)
@@ -58,6 +62,33 @@ class AccountAdapter(DefaultAccountAdapter):
     The security rules (who may try what, how often; which identifiers count) are in
     accounts.security; this adapter applies them at allauth's hooks.
     """
+
+    def add_message(
+        self,
+        request,
+        level: int,
+        message_template: str | None = None,
+        message_context: dict[str, Any] | None = None,
+        extra_tags: str = "",
+        message: str | None = None,
+    ) -> None:
+        """allauth's messages ("Successfully signed in as …") rendered from their template in the
+        language of the page that shows them (portal.lib.messages), not of the request that adds
+        them: signing in switches to the traveller's language on the very next page."""
+        if message or not message_template:
+            return super().add_message(request, level, message_template, message_context, extra_tags, message)
+        context = message_context or {}
+
+        def render() -> str:
+            return html.unescape(render_to_string(message_template, context, request).strip())
+
+        try:
+            empty = not render()  # an empty template is allauth's way to say nothing
+        except TemplateDoesNotExist:
+            return None
+        if not empty:
+            super().add_message(request, level, extra_tags=extra_tags, message=in_page_language(render))
+        return None
 
     def save_user(self, request, user, form, commit=True):
         user = super().save_user(request, user, form, commit=False)
@@ -150,7 +181,9 @@ class AccountAdapter(DefaultAccountAdapter):
             logger.exception("Could not send %s to %s", template_prefix, email)
             messages.error(
                 self.request,
-                _("We could not send the email just now. Please ask for a new code in a minute."),
+                in_page_language(
+                    lambda: _("We could not send the email just now. Please ask for a new code in a minute.")
+                ),
             )
             return
         if account is not None and not account.is_staff:
@@ -182,8 +215,10 @@ class AccountAdapter(DefaultAccountAdapter):
         if user.phone_verified and not signed_in_as_owner:
             messages.error(
                 request,
-                _(
-                    "Log in to your account first, then open the link in the email again to confirm this address."
+                in_page_language(
+                    lambda: _(
+                        "Log in to your account first, then open the link in the email again to confirm this address."
+                    )
                 ),
             )
             return False
@@ -234,7 +269,11 @@ class AccountAdapter(DefaultAccountAdapter):
             if self.request is not None:
                 messages.error(
                     self.request,
-                    _("We could not send the text message just now. Please ask for a new code in a minute."),
+                    in_page_language(
+                        lambda: _(
+                            "We could not send the text message just now. Please ask for a new code in a minute."
+                        )
+                    ),
                 )
             return False
         return True

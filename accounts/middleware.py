@@ -14,6 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from portal.lib import ratelimit
+from portal.lib.messages import in_page_language
 
 STAFF_SESSION_STARTED_KEY = "accounts_staff_session_started"
 # What a staff member without an authenticator may still open: setting one up, and leaving.
@@ -90,7 +91,9 @@ class StaffSecurityMiddleware:
         started = request.session.setdefault(STAFF_SESSION_STARTED_KEY, now)
         if now - started > settings.STAFF_SESSION_MAX_AGE:
             logout(request)
-            messages.info(request, _("Your staff session has ended. Please log in again."))
+            messages.info(
+                request, in_page_language(lambda: _("Your staff session has ended. Please log in again."))
+            )
             return redirect(f"{reverse('account_login')}?{urlencode({'next': request.get_full_path()})}")
         if not request.session.get_expire_at_browser_close():
             request.session.set_expiry(0)
@@ -99,8 +102,10 @@ class StaffSecurityMiddleware:
             return None
         messages.warning(
             request,
-            _(
-                "Staff accounts need an authenticator app. Set it up now: scan the code, then type the six digits it shows."
+            in_page_language(
+                lambda: _(
+                    "Staff accounts need an authenticator app. Set it up now: scan the code, then type the six digits it shows."
+                )
             ),
         )
         return redirect(f"{reverse('mfa_activate_totp')}?{urlencode({'next': request.get_full_path()})}")

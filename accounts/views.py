@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from accounts import services
 from accounts.forms import PreferencesForm
 from accounts.middleware import session_language_remember
+from portal.lib.messages import in_page_language
 from portal.lib.offline import CLEAR_SITE_DATA
 from portal.lib.ratelimit import limit_writes
 
@@ -47,7 +48,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             services.user_update_preferences(user=user, **form.cleaned_data)
             session_language_remember(request, user.language)
             translation.activate(user.language)
-            messages.success(request, _("Your preferences are saved."))
+            messages.success(request, in_page_language(lambda: _("Your preferences are saved.")))
             response = redirect("accounts:profile")
             _set_language_cookie(response, user.language)
             return response
@@ -72,7 +73,10 @@ def logout_everywhere(request: HttpRequest) -> HttpResponse:
     services.user_sessions_end(user=request.user, now=timezone.now())
     logout(request)
     messages.success(
-        request, _("You are logged out on every device, and the renew links we sent you no longer work.")
+        request,
+        in_page_language(
+            lambda: _("You are logged out on every device, and the renew links we sent you no longer work.")
+        ),
     )
     response = redirect("account_login")
     response["Clear-Site-Data"] = CLEAR_SITE_DATA
@@ -105,7 +109,7 @@ def admin_login(request: HttpRequest) -> HttpResponse:
         if request.user.is_staff:
             return HttpResponseRedirect(next_url)
         # Without this, allauth would send a signed-in customer back to /admin/, and round again.
-        messages.error(request, _("This area is for staff only."))
+        messages.error(request, in_page_language(lambda: _("This area is for staff only.")))
         return redirect(settings.LOGIN_REDIRECT_URL)
     if request.method == "GET" and "next" not in request.GET:
         return HttpResponseRedirect(f"{request.path}?{urlencode({'next': next_url})}")

@@ -18,6 +18,7 @@ from billing.invoicing import Buyer, InvoiceRefused
 from billing.models import Invoice, Order, Refund
 from billing.presenters import payment_method_label
 from portal.lib import ratelimit
+from portal.lib.messages import in_page_language
 
 
 def _paid_order_for_user(request: HttpRequest, number: str) -> Order:
@@ -75,7 +76,10 @@ def _pdf_response(request: HttpRequest, content: bytes, file_name: str) -> HttpR
 
 def _too_many(request: HttpRequest, order: Order) -> HttpResponse:
     messages.error(
-        request, _("You have downloaded many documents in a short time. Please try again in an hour.")
+        request,
+        in_page_language(
+            lambda: _("You have downloaded many documents in a short time. Please try again in an hour.")
+        ),
     )
     return redirect("billing:receipt", order.number)
 
@@ -114,7 +118,9 @@ def invoice_request(request: HttpRequest, number: str) -> HttpResponse:
     if not form.is_valid():
         return _receipt(request, order, form=form, status=400)
     if not ratelimit.hit(request, "invoice_request", user=request.user):
-        messages.error(request, _("Too many invoice requests. Please try again in an hour."))
+        messages.error(
+            request, in_page_language(lambda: _("Too many invoice requests. Please try again in an hour."))
+        )
         return redirect("billing:receipt", order.number)
     data = form.cleaned_data
     buyer = Buyer(
@@ -132,7 +138,9 @@ def invoice_request(request: HttpRequest, number: str) -> HttpResponse:
     except InvoiceRefused as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, _("Invoice %(number)s is ready.") % {"number": invoice.number})
+        messages.success(
+            request, in_page_language(lambda: _("Invoice %(number)s is ready.") % {"number": invoice.number})
+        )
     return redirect("billing:receipt", order.number)
 
 
@@ -146,7 +154,10 @@ def document_email(request: HttpRequest, number: str, document_number: str) -> H
     if request.method == "GET":
         return redirect("billing:receipt", order.number)
     if not ratelimit.hit(request, "invoice_email", user=request.user):
-        messages.error(request, _("Too many emails in a short time. Please try again in an hour."))
+        messages.error(
+            request,
+            in_page_language(lambda: _("Too many emails in a short time. Please try again in an hour.")),
+        )
         return redirect("billing:receipt", order.number)
     try:
         documents.document_email_send(document=document, key=f"customer:{timezone.now().isoformat()}")
@@ -155,7 +166,11 @@ def document_email(request: HttpRequest, number: str, document_number: str) -> H
     else:
         messages.success(
             request,
-            _("%(number)s is on its way to %(email)s.")
-            % {"number": document.number, "email": request.user.email},
+            in_page_language(
+                lambda: (
+                    _("%(number)s is on its way to %(email)s.")
+                    % {"number": document.number, "email": request.user.email}
+                )
+            ),
         )
     return redirect("billing:receipt", order.number)

@@ -21,6 +21,7 @@ from billing.presenters import order_progress, topups_by_order
 from billing.withdrawal import start_now_text
 from plans.models import Plan
 from portal.lib import ratelimit
+from portal.lib.messages import in_page_language
 from portal.lib.pagination import page_get
 from usage.selectors import card_name
 
@@ -49,7 +50,10 @@ def checkout(request: HttpRequest) -> HttpResponse:
     card = _card_from_param(request, data.get("card"))
     plan = selectors.plan_for_sale(code=data.get("plan", ""))
     if plan is None:
-        messages.error(request, _("This plan is not on sale. Please choose one of the plans below."))
+        messages.error(
+            request,
+            in_page_language(lambda: _("This plan is not on sale. Please choose one of the plans below.")),
+        )
         return redirect("plans:list")
 
     # First arrival (only plan and card in the address): credit applied, no promo code yet.
@@ -217,12 +221,20 @@ def order_cancel(request: HttpRequest, number: str) -> HttpResponse:
             order = services.order_cancel(order=order, now=timezone.now())
         except stripe.StripeError:
             messages.error(
-                request, _("We could not reach the payment service. Please try again in a minute.")
+                request,
+                in_page_language(
+                    lambda: _("We could not reach the payment service. Please try again in a minute.")
+                ),
             )
             return redirect("billing:order_cancel", number=order.number)
         if order.status == Order.Status.CANCELLED:
             messages.success(
-                request, _("Order %(number)s is cancelled. Nothing was charged.") % {"number": order.number}
+                request,
+                in_page_language(
+                    lambda: (
+                        _("Order %(number)s is cancelled. Nothing was charged.") % {"number": order.number}
+                    )
+                ),
             )
             return redirect("billing:orders")
         return redirect("billing:order_status", number=order.number)
@@ -296,9 +308,17 @@ def auto_renew(request: HttpRequest, card_id: int) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             if enabled:
-                messages.success(request, _("Auto-renew is on for %(card)s.") % {"card": card_name(card)})
+                messages.success(
+                    request,
+                    in_page_language(lambda: _("Auto-renew is on for %(card)s.") % {"card": card_name(card)}),
+                )
             else:
-                messages.success(request, _("Auto-renew is off for %(card)s.") % {"card": card_name(card)})
+                messages.success(
+                    request,
+                    in_page_language(
+                        lambda: _("Auto-renew is off for %(card)s.") % {"card": card_name(card)}
+                    ),
+                )
             return redirect("billing:auto_renew", card_id=card.pk)
     return render(
         request,

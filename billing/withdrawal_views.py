@@ -13,6 +13,7 @@ from billing import selectors
 from billing.models import Withdrawal
 from billing.withdrawal import WithdrawalRefused, withdrawal_make, withdrawal_quote, withdrawal_refusal
 from portal.lib import ratelimit
+from portal.lib.messages import in_page_language
 
 
 @login_required
@@ -29,7 +30,12 @@ def withdraw(request: HttpRequest, number: str) -> HttpResponse:
         return redirect("billing:order_status", order.number)
     if request.method == "POST":
         if not ratelimit.hit(request, "withdrawal", user=request.user):
-            messages.error(request, _("Too many attempts. Please try again in an hour or contact support."))
+            messages.error(
+                request,
+                in_page_language(
+                    lambda: _("Too many attempts. Please try again in an hour or contact support.")
+                ),
+            )
             return redirect("billing:order_status", order.number)
         try:
             withdrawal_make(order=order, user=request.user, now=now)
@@ -37,7 +43,10 @@ def withdraw(request: HttpRequest, number: str) -> HttpResponse:
             messages.error(request, str(error))
             return redirect("billing:order_status", order.number)
         messages.success(
-            request, _("You have withdrawn from this purchase. The acknowledgement is on the receipt.")
+            request,
+            in_page_language(
+                lambda: _("You have withdrawn from this purchase. The acknowledgement is on the receipt.")
+            ),
         )
         return redirect(f"{redirect('billing:receipt', order.number).url}#withdrawal")
     quote = withdrawal_quote(order=order, now=now)

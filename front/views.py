@@ -18,6 +18,7 @@ from front.services import account_delete
 from notices.services import NoticeError
 from notices.sms import SMSError
 from portal.lib import ratelimit
+from portal.lib.messages import in_page_language
 from portal.lib.offline import CLEAR_SITE_DATA
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,9 @@ DELETE_CODE_MAX_ATTEMPTS = 3
 def delete_account(request: HttpRequest) -> HttpResponse:
     user = request.user
     if user.is_staff or user.is_superuser:
-        messages.error(request, _("Staff accounts are removed by an administrator."))
+        messages.error(
+            request, in_page_language(lambda: _("Staff accounts are removed by an administrator."))
+        )
         return redirect("accounts:profile")
 
     stored = request.session.get(DELETE_CODE_SESSION_KEY) or {}
@@ -44,16 +47,23 @@ def delete_account(request: HttpRequest) -> HttpResponse:
         if not ratelimit.hit(request, "delete_account_code", user=user) or (
             by_sms and not security.sms_budget_take(request, user.phone)
         ):
-            messages.error(request, _("Too many codes asked for. Please wait a few minutes."))
+            messages.error(
+                request, in_page_language(lambda: _("Too many codes asked for. Please wait a few minutes."))
+            )
             return redirect("front:account_delete")
         try:
             code = user_send_confirmation_code(user=user)
         except (NoticeError, SMSError, OSError):
             logger.exception("Could not send an account deletion code to user %s", user.pk)
-            messages.error(request, _("We could not send you a code just now. Please try again in a minute."))
+            messages.error(
+                request,
+                in_page_language(
+                    lambda: _("We could not send you a code just now. Please try again in a minute.")
+                ),
+            )
             return redirect("front:account_delete")
         request.session[DELETE_CODE_SESSION_KEY] = {"user_id": user.pk, "code": code, "at": time.time()}
-        messages.info(request, _("We sent you a code. Type it below to confirm."))
+        messages.info(request, in_page_language(lambda: _("We sent you a code. Type it below to confirm.")))
         return redirect("front:account_delete")
 
     if request.method == "POST":
@@ -62,7 +72,12 @@ def delete_account(request: HttpRequest) -> HttpResponse:
             account_delete(user=user)
             request.session.pop(DELETE_CODE_SESSION_KEY, None)
             logout(request)
-            messages.success(request, _("Your account has been deleted. Thank you for travelling with us."))
+            messages.success(
+                request,
+                in_page_language(
+                    lambda: _("Your account has been deleted. Thank you for travelling with us.")
+                ),
+            )
             response = redirect("account_login")
             # The installable app forgets what this device kept (portal.lib.offline).
             response["Clear-Site-Data"] = CLEAR_SITE_DATA
@@ -76,7 +91,9 @@ def delete_account(request: HttpRequest) -> HttpResponse:
             elif stored.get("code"):
                 request.session[DELETE_CODE_SESSION_KEY] = stored
             if not ratelimit.hit(request, "reauthenticate", user=user):
-                messages.error(request, _("Too many attempts. Please wait a few minutes."))
+                messages.error(
+                    request, in_page_language(lambda: _("Too many attempts. Please wait a few minutes."))
+                )
                 return redirect("accounts:profile")
     else:
         form = DeleteAccountForm(user=user, expected_code=expected_code)

@@ -130,6 +130,8 @@ LANGUAGES = [
     ("it", "Italiano"),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Flash messages shown in the language of the page that shows them (portal/lib/messages.py).
+MESSAGE_STORAGE = "portal.lib.messages.TranslatedMessageStorage"
 USE_I18N = True
 USE_TZ = True
 # Stored in UTC (USE_TZ); shown in Monaco time with the zone named.

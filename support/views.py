@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods
 from billing.models import Order
 from billing.selectors import order_renewal_state
 from notices.services import notice_channels_reachable
+from portal.lib.messages import in_page_language
 from portal.lib.pagination import page_get
 from portal.lib.ratelimit import limit_writes
 from support import selectors, services
@@ -47,11 +48,17 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
         else:
             if _answers_by_sms_only(request.user):
                 messages.success(
-                    request, _("Your request has been sent. We answer by text message and on this page.")
+                    request,
+                    in_page_language(
+                        lambda: _("Your request has been sent. We answer by text message and on this page.")
+                    ),
                 )
             else:
                 messages.success(
-                    request, _("Your request has been sent. We answer by email and on this page.")
+                    request,
+                    in_page_language(
+                        lambda: _("Your request has been sent. We answer by email and on this page.")
+                    ),
                 )
             return redirect("support:ticket_detail", ticket_id=ticket.pk)
     context = {"form": form, "answer_by_sms_only": _answers_by_sms_only(request.user)}
@@ -71,7 +78,7 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     form = ReplyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.ticket_reply(ticket=ticket, user=request.user, body=form.cleaned_data["body"])
-        messages.success(request, _("Your reply has been sent."))
+        messages.success(request, in_page_language(lambda: _("Your reply has been sent.")))
         return redirect("support:ticket_detail", ticket_id=ticket.pk)
     context = {
         "ticket": ticket,

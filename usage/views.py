@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from notices.services import notice_channels_reachable
 from portal.lib import ratelimit
+from portal.lib.messages import in_page_language
 from usage import selectors, services
 from usage.forms import CardClaimForm, InventoryImportForm
 from usage.iccid import activation_code_parse
@@ -106,7 +107,10 @@ def card_claim(request: HttpRequest) -> HttpResponse:
             ratelimit.hit(request, "card_claim_failed", user=request.user)
             form.add_error(None, str(error))
         else:
-            messages.success(request, _("Card %(iccid)s is now in your account.") % {"iccid": card.iccid})
+            messages.success(
+                request,
+                in_page_language(lambda: _("Card %(iccid)s is now in your account.") % {"iccid": card.iccid}),
+            )
             return redirect("usage:card_detail", card_id=card.pk)
     return render(request, "usage/card_claim.html", {"form": form})
 
@@ -129,7 +133,10 @@ def esim_inventory_import(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         result = services.esim_inventory_import(file=form.cleaned_data["file"])
         if result.ok:
-            messages.success(request, _("%(count)d eSIM profiles imported.") % {"count": result.created})
+            messages.success(
+                request,
+                in_page_language(lambda: _("%(count)d eSIM profiles imported.") % {"count": result.created}),
+            )
             return redirect("usage:esim_inventory_import")
     context = {
         **admin.site.each_context(request),
