@@ -122,3 +122,34 @@ def test_django_renders_a_datetime_in_the_words_the_customer_pages_use(language)
     for moment in (NOW, NOW + timedelta(days=200)):  # winter (CET) and summer (CEST)
         with translation.override(language):
             assert formats.localize(template_localtime(moment)) == format_monaco_datetime(moment)
+
+
+def test_support_sees_a_renew_links_token_masked_in_a_notice_while_the_customer_keeps_it_whole(
+    agent_client, customer
+):
+    from django.conf import settings
+
+    from billing.renew_links import renew_link_create
+    from notices.models import Notification
+
+    card = OwnedCardFactory(owner=customer, expires_at=NOW + timedelta(days=1))
+    _link, token = renew_link_create(card=card, purpose="card_data_90", now=NOW)
+    link = f"{settings.SITE_URL}/r/{token}"
+    notice = Notification.objects.create(
+        user=customer,
+        kind="card_data_90",
+        channel="email",
+        dedupe_key=f"card_data_90:{card.pk}",
+        recipient=customer.email,
+        language="en",
+        context={"renew_url": link, "card_name": "iPhone"},
+    )
+
+    page = agent_client.get(reverse("admin:notices_notification_change", args=[notice.pk]))
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert token not in text and token[4:12] not in text
+    assert f"/r/{token[:4]}…" in text and "iPhone" in text
+    notice.refresh_from_db()
+    assert notice.context["renew_url"] == link  # what the customer's email and SMS carry
