@@ -218,20 +218,30 @@ class RevenueForm(forms.Form):
 
 CHART_WIDTH, CHART_HEIGHT, CHART_PADDING = 720, 220, 30
 REVENUE_LINES_PER_PAGE = 250
+# Most day labels the axis holds without overlapping ("30/11" at font size 10 is about 28 units).
+CHART_MAX_LABELS = 16
 
 
 def revenue_chart(days: list) -> dict:
-    """Bars per day (gross, and refunds over them) as SVG coordinates; the template draws them."""
+    """Bars per day (gross, and refunds over them) as SVG coordinates; the template draws them.
+
+    The axis runs from CHART_PADDING to CHART_WIDTH - CHART_PADDING and every bar sits inside it;
+    a label is centred under its bar, and the last day always has one, so the last bar never stands
+    past the last date (labels are counted back from it, every `step` days).
+    """
     if not days:
         return {"bars": [], "width": CHART_WIDTH, "height": CHART_HEIGHT}
     top = max(max(line.gross for line in days), 1)
-    slot = (CHART_WIDTH - CHART_PADDING) / len(days)
+    axis_start, axis_end = CHART_PADDING, CHART_WIDTH - CHART_PADDING
+    slot = (axis_end - axis_start) / len(days)
     usable = CHART_HEIGHT - 2 * CHART_PADDING
+    step = -(-len(days) // CHART_MAX_LABELS)  # ceiling: at most CHART_MAX_LABELS labels
+    last = len(days) - 1
     bars = []
     for index, line in enumerate(days):
         height = round(line.gross / top * usable, 1)
         refund_height = round(min(line.refunds, line.gross) / top * usable, 1)
-        x = round(CHART_PADDING + index * slot + slot * 0.1, 1)
+        x = round(axis_start + index * slot + slot * 0.1, 1)
         bars.append(
             {
                 "x": x,
@@ -240,18 +250,20 @@ def revenue_chart(days: list) -> dict:
                 "height": height,
                 "refund_y": round(CHART_HEIGHT - CHART_PADDING - refund_height, 1),
                 "refund_height": refund_height,
-                "label_x": round(x + slot * 0.4, 1),
+                "label_x": round(axis_start + (index + 0.5) * slot, 1),
                 "label": line.day.strftime("%d/%m") if line.day else "",
                 "title": f"{line.day:%Y-%m-%d}: {format_money(line.gross, line.currency)}"
                 if line.day
                 else "",
-                "show_label": len(days) <= 16 or index % max(len(days) // 12, 1) == 0,
+                "show_label": (last - index) % step == 0,
             }
         )
     return {
         "bars": bars,
         "width": CHART_WIDTH,
         "height": CHART_HEIGHT,
+        "axis_start": axis_start,
+        "axis_end": axis_end,
         "baseline": CHART_HEIGHT - CHART_PADDING,
         "top_label": format_money(top, days[0].currency),
         "label_y": CHART_HEIGHT - CHART_PADDING + 16,

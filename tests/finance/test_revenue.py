@@ -1,3 +1,4 @@
+import itertools
 from datetime import UTC, date, datetime
 
 import pytest
@@ -87,3 +88,87 @@ def test_the_lines_per_day_plan_and_method_come_a_page_at_a_time(finance_client,
     (total,) = revenue_report(start=date(2026, 11, 1), end=date(2026, 11, 30)).total()
     assert f'data-cents="{total.gross}"' in last
     assert page("nonsense")[1] == 2
+
+
+def chart_geometry(page: str) -> dict:
+    """The chart's SVG as numbers: the axis, each day's bar and the label drawn under it (if any)."""
+    import xml.etree.ElementTree as ET
+
+    chart = page[page.index('<figure class="revenue-chart">') :]
+    svg = ET.fromstring(chart[chart.index("<svg") : chart.index("</svg>") + len("</svg>")])  # noqa: S314 - our page
+
+    def find(element, tag):
+        return element.findall(tag)
+
+    [axis] = find(svg, "line")
+    days = []
+    for group in find(svg, "g"):
+        bar = find(group, "rect")[0]
+        labels = find(group, "text")
+        days.append(
+            {
+                "left": float(bar.get("x")),
+                "right": float(bar.get("x")) + float(bar.get("width")),
+                "label_x": float(labels[0].get("x")) if labels else None,
+                "label": labels[0].text if labels else None,
+            }
+        )
+    return {
+        "width": float(svg.get("viewBox").split()[2]),
+        "axis": (float(axis.get("x1")), float(axis.get("x2"))),
+        "days": days,
+    }
+
+
+LABEL_FONT_SIZE = 10
+
+
+def label_half_width(text: str) -> float:
+    return len(text) * LABEL_FONT_SIZE * 0.6 / 2  # a generous average glyph width
+
+
+def assert_every_bar_is_on_the_axis_and_the_last_is_labelled(chart: dict) -> None:
+    start, end = chart["axis"]
+    assert all(start <= day["left"] < day["right"] <= end for day in chart["days"])
+    last = chart["days"][-1]
+    assert last["label"] is not None  # the last day's bar never stands past the last date
+    assert last["left"] <= last["label_x"] <= last["right"]
+    labelled = [day for day in chart["days"] if day["label"]]
+    for day in labelled:
+        assert day["left"] <= day["label_x"] <= day["right"]  # under its own bar
+        assert day["label_x"] - label_half_width(day["label"]) >= 0
+        assert day["label_x"] + label_half_width(day["label"]) <= chart["width"]  # not clipped
+    for before, after in itertools.pairwise(labelled):
+        gap = after["label_x"] - before["label_x"]
+        assert gap >= label_half_width(before["label"]) + label_half_width(after["label"])  # no overlap
+
+
+def test_the_revenue_chart_labels_the_last_day_under_its_bar_within_the_axis(finance_client, more_orders):
+    response = finance_client.get(
+        reverse("support:finance_revenue"), {"start": "2026-11-01", "end": "2026-11-30"}
+    )
+
+    chart = chart_geometry(response.content.decode())
+    assert len(chart["days"]) == 30
+    assert_every_bar_is_on_the_axis_and_the_last_is_labelled(chart)
+    assert chart["days"][-1]["label"] == "30/11"
+
+
+@pytest.mark.parametrize("day_count", [1, 2, 7, 16, 17, 29, 31, 90, 366])
+def test_the_chart_geometry_holds_for_any_range(day_count):
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from django.template.loader import render_to_string
+
+    from support.finance_views import revenue_chart
+
+    first = date(2026, 1, 1)
+    days = [
+        SimpleNamespace(day=first + timedelta(days=n), gross=100 * (n % 5), refunds=0, currency="EUR")
+        for n in range(day_count)
+    ]
+    chart = revenue_chart(days)
+    svg = render_to_string("finance/_revenue_chart.html", {"chart": chart})
+    assert "<svg" in svg
+    assert_every_bar_is_on_the_axis_and_the_last_is_labelled(chart_geometry(svg))
