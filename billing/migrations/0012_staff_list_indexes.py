@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0010_staff_search_indexes"),
+        ("billing", "0011_revenue_day"),
     ]
 
     operations = [
