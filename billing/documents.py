@@ -18,7 +18,7 @@ from django_countries import countries
 from accounts.phone import phone_display
 from billing.invoicing import Seller, seller
 from billing.models import Invoice, Order, Refund
-from billing.presenters import payment_method_label
+from billing.presenters import order_plan_name, payment_method_label
 from notices.models import Notification
 from notices.services import Attachment, notice_send
 from portal.lib.money import vat_included
@@ -296,7 +296,7 @@ def receipt_pdf(order: Order, *, language: str) -> bytes:
             data += f" + {format_gb(order.bonus_bytes)} {_('bonus')}"
         rows = [
             [
-                Cell(f"{order.plan_name}\n{data} · {order.plan_period_label}"),
+                Cell(f"{order_plan_name(order, language).text}\n{data} · {order.plan_period_label}"),
                 Cell(money(order.list_price_cents), "R"),
             ]
         ]

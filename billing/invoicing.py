@@ -28,6 +28,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from billing.models import DocumentSequence, Invoice, Order, Refund, Withdrawal
+from billing.presenters import order_plan_name
 from portal.lib.money import vat_included
 from usage.display import format_gb, monaco_zone
 
@@ -118,7 +119,7 @@ def invoice_description(order: Order, language: str) -> str:
         data = format_gb(order.total_bytes)
         card = order.card.iccid if order.card else _("new eSIM")
         return _("Mobile data plan %(plan)s: %(data)s, %(period)s, card %(card)s") % {
-            "plan": order.plan_name,
+            "plan": order_plan_name(order, language).text,
             "data": data,
             "period": order.plan_period_label,
             "card": card,

@@ -68,6 +68,9 @@ class Order(models.Model):
     )
     plan_code = models.CharField(_("plan code"), max_length=40)
     plan_name = models.CharField(_("plan name"), max_length=100)
+    # The plan's name in every language it had one in when sold ({"en": ..., "zh-hans": ...}): pages
+    # and documents name the plan as sold, in the reader's language (billing.presenters.order_plan_name).
+    plan_names = models.JSONField(_("plan name in each language"), default=dict, blank=True, db_default={})
     plan_period = models.CharField(_("plan period"), max_length=10)
     plan_duration_seconds = models.PositiveIntegerField(_("validity (seconds)"))
     plan_data_bytes = models.BigIntegerField(_("data allowance (bytes)"))

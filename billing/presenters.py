@@ -3,9 +3,11 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from modeltranslation.utils import build_localized_fieldname
 
 from billing.models import Order, Refund
 from usage.display import format_gb, format_monaco_datetime, format_money
@@ -32,6 +34,30 @@ PAYMENT_METHOD_LABELS = {
     "promotion": gettext_lazy("Promotion (nothing to pay)"),
     "demo": gettext_lazy("Demo payment, no money taken"),
 }
+
+
+@dataclass(frozen=True)
+class PlanName:
+    text: str
+    # True: the name the plan had when sold (the order's snapshot). False: an order older than the
+    # snapshot of every language, named by the plan's name in that language today.
+    as_sold: bool
+
+
+def order_plan_name(order: Order, language: str | None = None) -> PlanName:
+    """The plan of an order, named as sold, in `language` (default: the active one)."""
+    language = language or get_language() or settings.LANGUAGE_CODE
+    if order.plan_names.get(language):
+        return PlanName(order.plan_names[language], as_sold=True)
+    if order.plan_names or language == settings.LANGUAGE_CODE:
+        # Sold with no name in that language (the plan had none): the one it was sold under.
+        return PlanName(order.plan_names.get(settings.LANGUAGE_CODE) or order.plan_name, as_sold=True)
+    translated = (
+        getattr(order.plan, build_localized_fieldname("name", language), None) if order.plan_id else None
+    )
+    if translated and translated != order.plan_name:
+        return PlanName(translated, as_sold=False)
+    return PlanName(order.plan_name, as_sold=True)
 
 
 def payment_method_label(method_type: str) -> str:

@@ -14,7 +14,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.urls import reverse
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from billing import stripe_client
@@ -28,10 +27,12 @@ from billing.models import (
     WebhookEvent,
     order_number_for,
 )
+from billing.presenters import order_plan_name
 from billing.selectors import PAID_STATUSES, UNPAID_CLOSED_STATUSES, order_quote, promotion_find
 from billing.wallet import wallet_locked, wallet_move, wallet_return_for_order
 from notices.services import notice_send
 from plans.models import Plan
+from plans.selectors import plan_names
 from usage.ledger import TopupAlreadyApplied, card_topup
 from usage.models import Card
 from usage.services import esim_allocate
@@ -200,6 +201,7 @@ def order_create(
             plan=plan,
             plan_code=plan.code,
             plan_name=getattr(plan, f"name_{settings.LANGUAGE_CODE}", None) or plan.name,
+            plan_names=plan_names(plan),
             plan_period=plan.period,
             plan_duration_seconds=int(plan.duration.total_seconds()),
             plan_data_bytes=plan.data_bytes,
@@ -561,8 +563,7 @@ def renewal_confirmation_send(*, order: Order, card: Card) -> None:
     customer = order.customer
     if customer is None or customer.anonymised_at:
         return
-    with translation.override(customer.language or settings.LANGUAGE_CODE):
-        plan_name = str(order.plan.name) if order.plan_id else order.plan_name
+    plan_name = order_plan_name(order, customer.language or settings.LANGUAGE_CODE).text
     notice_send(
         user=customer,
         kind="renewal_confirmation",

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.utils.crypto import salted_hmac
 
 from billing.models import Order
+from billing.presenters import order_plan_name
 
 # Stripe allows 30 minutes to 24 hours; a short window frees a promo slot held by an abandoned checkout.
 CHECKOUT_SESSION_LIFETIME = timedelta(hours=1)
@@ -143,7 +144,10 @@ def checkout_session_create(*, order: Order, success_url: str, cancel_url: str) 
                 "price_data": {
                     "currency": order.currency.lower(),
                     "unit_amount": order.amount_charged_cents,
-                    "product_data": {"name": order.plan_name, "metadata": {"plan_code": order.plan_code}},
+                    "product_data": {
+                        "name": order_plan_name(order, order.language).text,
+                        "metadata": {"plan_code": order.plan_code},
+                    },
                 },
             }
         ],

@@ -42,6 +42,7 @@ from django.utils.translation import gettext as _
 
 from billing.errors import BillingError
 from billing.models import Order, Refund, StartNowRequest, Withdrawal
+from billing.presenters import order_plan_name
 from billing.refunds import order_refund
 from notices.services import notice_send
 from usage.models import Card, LedgerEntry
@@ -279,7 +280,7 @@ def withdrawal_acknowledge(*, withdrawal: Withdrawal) -> list[str]:
         key=f"order:{order.pk}",
         context={
             "order_number": order.number,
-            "plan_name": order.plan_name,
+            "plan_name": order_plan_name(order, user.language or settings.LANGUAGE_CODE).text,
             "requested_at": withdrawal.requested_at.isoformat(),
             "refund_cents": withdrawal.refund_cents,
             "to_method_cents": withdrawal.to_method_cents,

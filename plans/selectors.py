@@ -2,9 +2,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from modeltranslation.utils import build_localized_fieldname
 
 from plans.models import Plan, Promotion
 
@@ -13,6 +15,17 @@ BYTES_PER_GB = 1_000_000_000
 
 def plans_on_sale() -> QuerySet[Plan]:
     return Plan.objects.filter(is_active=True).order_by("display_order", "price_cents", "id")
+
+
+def plan_names(plan: Plan) -> dict[str, str]:
+    """The plan's name in each language it has one in ({"en": "Week Pass", "zh-hans": "一周畅游"}),
+    as an order snapshots it: no fallback, so a language without a name is simply absent."""
+    names = {}
+    for language, _name in settings.LANGUAGES:
+        name = getattr(plan, build_localized_fieldname("name", language), None)
+        if name:
+            names[language] = name
+    return names
 
 
 def plan_price_per_gb_cents(plan: Plan) -> int:

@@ -7,7 +7,7 @@ from django.utils.translation import gettext
 
 from billing import selectors
 from billing.models import Order, Withdrawal
-from billing.presenters import payment_method_label
+from billing.presenters import PlanName, order_plan_name, payment_method_label
 from billing.withdrawal import withdrawal_deadline, withdrawal_quote, withdrawal_refusal
 
 register = template.Library()
@@ -28,6 +28,18 @@ def iso_datetime(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value)
     except (TypeError, ValueError):
         return None
+
+
+@register.filter
+def plan_name(order: Order) -> str:
+    """{{ order|plan_name }} → the plan as sold, in the page's language ("一周畅游")."""
+    return order_plan_name(order).text
+
+
+@register.simple_tag
+def plan_name_of(order: Order) -> PlanName:
+    """{% plan_name_of order as name %}: {{ name.text }}, and {{ name.as_sold }} to say which it is."""
+    return order_plan_name(order)
 
 
 @register.filter

@@ -1,6 +1,6 @@
 """Issue 12, item 6: on a 390 x 844 phone, in English and 简体中文, numbers never break across lines and a
-phone number reads as people write it (+377 6 40 12 34 56): sign-in code page and its message, receipt,
-orders list."""
+phone number reads as people write it (+377 6 40 12 34 56): sign-in code page and its message, status
+page, receipt, orders list; and (item 8) the plan is named as sold in the page's language."""
 
 import re
 
@@ -37,7 +37,10 @@ def renewed_order(phone_traveller):
 
     card = OwnedCardFactory(owner=phone_traveller, label="", iccid="8937700000000000008")
     now = timezone.now()
-    order = order_create(user=phone_traveller, plan=PlanFactory(), card=card, now=now)
+    plan = PlanFactory(name="Week Pass")
+    plan.name_zh_hans = "一周畅游"
+    plan.save()
+    order = order_create(user=phone_traveller, plan=plan, card=card, now=now)
     order_mark_paid(order_id=order.pk, paid_at=now, now=now)
     return order_fulfil(order_id=order.pk, now=now)
 
@@ -78,8 +81,15 @@ def test_phone_numbers_read_as_people_write_them_and_no_number_breaks(
     page.wait_for_url(re.compile(r"/$"))
     page.wait_for_function(f"document.documentElement.lang === '{language}'")
 
+    plan_name = {"en": "Week Pass", "zh-hans": "一周畅游"}[language]
+    page.goto(f"/orders/{renewed_order.number}/")
+    assert plan_name in page.locator("main").inner_text()
+    _assert_no_number_split(page)
+    screenshot(page, "status")
+
     page.goto(f"/orders/{renewed_order.number}/receipt/")
     receipt = page.locator(".receipt")
+    assert receipt.get_by_test_id("plan-name").inner_text() == plan_name
     assert SHOWN in receipt.inner_text()
     assert receipt.locator(".number", has_text=SHOWN).count() == 1
     assert receipt.locator(".number", has_text="8937700000000000008").count() == 1
@@ -88,5 +98,6 @@ def test_phone_numbers_read_as_people_write_them_and_no_number_breaks(
 
     page.goto("/orders/")
     assert page.locator(".number", has_text=renewed_order.number).count() == 1
+    assert plan_name in page.locator("main").inner_text()
     _assert_no_number_split(page)
     screenshot(page, "orders")
