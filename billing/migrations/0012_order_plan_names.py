@@ -7,6 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0011_revenue_day'),
+        ('billing', '0011_staff_list_indexes'),
     ]
 
     operations = [
