@@ -6,8 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0011_revenue_day'),
-        ('billing', '0011_staff_list_indexes'),
+        ('billing', '0012_staff_list_indexes'),
     ]
 
     operations = [
