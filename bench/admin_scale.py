@@ -262,7 +262,7 @@ def p95(samples: list[float]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes (own database)")
-    parser.add_argument("--repeat", type=int, default=5, help="timed requests per page after a warm-up")
+    parser.add_argument("--repeat", type=int, default=9, help="timed requests per page after a warm-up")
     parser.add_argument("--rebuild", action="store_true", help="drop the kept database and build it again")
     options = parser.parse_args()
     sizes = QUICK if options.quick else FULL
