@@ -309,6 +309,15 @@ else:
 # change, "log out everywhere" or a deleted account changes the hash every session is checked against.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
+# Template fragments that are the same for everyone in a language (the navigation, the footer's
+# text, the language list), never anything about a customer: kept in each process's memory, which a
+# restart (a deploy, new translations) empties.
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "fragments",
+    "TIMEOUT": 3600,
+}
+
 # --- Celery -----------------------------------------------------------------------------------
 
 if REDIS_URL:

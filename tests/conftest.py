@@ -1,5 +1,5 @@
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 # Shared fixtures live in modules with one owner each, so parallel work does not collide here.
 pytest_plugins = [
@@ -17,6 +17,7 @@ pytest_plugins = [
 def _clear_cache():
     # Rate limits live in the cache; a test never inherits another test's counters.
     cache.clear()
+    caches["fragments"].clear()  # the layout's fragments: a test may change the site name or URLs
     yield
     cache.clear()
 

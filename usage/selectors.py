@@ -7,11 +7,20 @@ from django.core.paginator import Page
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.http import Http404
+from django.urls import reverse
 from django.utils import dateformat
+from django.utils.timesince import timesince
 from django.utils.translation import get_language, gettext
 
 from portal.lib.pagination import page_of
-from usage.display import format_day, format_gb, format_monaco_weekday_time, monaco_zone
+from usage.display import (
+    format_day,
+    format_gb,
+    format_monaco_datetime,
+    format_monaco_weekday_time,
+    format_relative,
+    monaco_zone,
+)
 from usage.forecast import UsageForecast, card_forecast, forecast_sentence
 from usage.models import Card, LedgerEntry, UsageRecord
 from usage.network import Step, entry_network_progress, network_note, network_steps
@@ -73,6 +82,18 @@ class CardSummary:
     forecast: UsageForecast
     # Prepared here, in the request's language, so the template prints one string.
     forecast_sentence: str
+    # The card's figures as the page shows them, formatted once here rather than by a filter or a
+    # {% blocktranslate %} per use in the template (usage/_card_summary.html).
+    remaining_text: str = ""
+    used_text: str = ""
+    allowance_text: str = ""
+    percent_text: str = ""
+    gauge_text: str = ""
+    expires_text: str = ""
+    expires_relative: str = ""
+    usage_updated_text: str = ""
+    detail_url: str = ""
+    esim_url: str = ""
 
     @property
     def badge(self) -> str:
@@ -106,6 +127,7 @@ def card_summary(*, card: Card, now: datetime, per_day: dict[date, int]) -> Card
     used = max(allowance - card.data_remaining, 0) if card.expires_at else 0
     percent = round(100 * remaining / allowance) if allowance else 0
     forecast = card_forecast(card=card, per_day=per_day, now=now)
+    remaining_text, allowance_text = format_gb(remaining), format_gb(allowance)
     return CardSummary(
         card=card,
         state=state,
@@ -118,6 +140,20 @@ def card_summary(*, card: Card, now: datetime, per_day: dict[date, int]) -> Card
         is_expired=state == Card.State.EXPIRED,
         forecast=forecast,
         forecast_sentence=forecast_sentence(forecast),
+        remaining_text=remaining_text,
+        used_text=format_gb(used),
+        allowance_text=allowance_text,
+        percent_text=gettext("%(percent)s %%") % {"percent": percent},
+        gauge_text=gettext("%(left)s of %(total)s left") % {"left": remaining_text, "total": allowance_text},
+        expires_text=format_monaco_datetime(card.expires_at) if card.expires_at else "",
+        expires_relative=format_relative(card.expires_at, now) if card.expires_at else "",
+        usage_updated_text=(
+            gettext("Usage updated %(ago)s ago") % {"ago": timesince(card.usage_updated_at, now)}
+            if card.usage_updated_at
+            else ""
+        ),
+        detail_url=reverse("usage:card_detail", args=[card.pk]),
+        esim_url=reverse("usage:card_esim", args=[card.pk]) if card.kind == Card.Kind.ESIM else "",
     )
 
 
@@ -293,7 +329,7 @@ def offline_snapshot(*, dashboard: Dashboard, now: datetime) -> dict | None:
         }
         if summary.is_active:
             values = {
-                "data": format_gb(summary.remaining),
+                "data": summary.remaining_text,
                 "expiry": format_monaco_weekday_time(card.expires_at),
             }
             line = gettext("Last known, as of %(time)s: %(data)s left, valid until %(expiry)s")
