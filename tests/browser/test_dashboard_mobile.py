@@ -77,8 +77,10 @@ def test_the_dashboard_reads_well_on_a_phone_in_english_and_chinese(
     _no_sideways_scroll(page)
     screenshot(page, "esim-en")
 
-    traveller.language = "zh-hans"
-    traveller.save(update_fields=["language"])
+    # As a traveller does: the footer's language list (their saved language follows; the session keeps it).
+    page.locator("#language-select").select_option("zh-hans")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Change language").dispatch_event("click")
     page.goto("/")
     page.wait_for_function("document.documentElement.lang === 'zh-hans'")
     assert CJK.search(page.locator("body").inner_text())

@@ -63,8 +63,10 @@ def test_the_forecast_reads_in_plain_words_in_english_and_chinese(
     _no_sideways_scroll(page)
     screenshot(page, "dashboard-en")
 
-    traveller.language = "zh-hans"
-    traveller.save()
+    # As a traveller does: the footer's language list (their saved language follows; the session keeps it).
+    page.locator("#language-select").select_option("zh-hans")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Change language").dispatch_event("click")
     page.goto("/")
     assert "按您目前的用量" in page.locator("[data-forecast]").inner_text()
     _no_sideways_scroll(page)
