@@ -54,13 +54,22 @@ def _assert_no_number_split(page) -> None:
     ("language", "locale"), [("en", "en-GB"), ("zh-hans", "zh-CN")], ids=["en", "zh-hans"]
 )
 def test_phone_numbers_read_as_people_write_them_and_no_number_breaks(
-    compiled_translations, make_phone_page, screenshot, phone_traveller, renewed_order, language, locale
+    compiled_translations,
+    make_phone_page,
+    screenshot,
+    axe_violations,
+    phone_traveller,
+    renewed_order,
+    language,
+    locale,
 ):
     from notices import sms
 
     phone_traveller.language = language
     phone_traveller.save(update_fields=["language"])
-    page = make_phone_page(locale=locale)
+    # bypass_csp: axe-core is injected as a script (tests/fixtures/browser.py).
+    page = make_phone_page(locale=locale, bypass_csp=True)
+    problems = []
 
     page.goto("/accounts/login/code/")
     field = page.locator(
@@ -73,6 +82,7 @@ def test_phone_numbers_read_as_people_write_them_and_no_number_breaks(
     assert PHONE not in page.locator("main").inner_text()
     assert SHOWN in page.locator(".messages").inner_text()
     _assert_no_number_split(page)
+    problems += axe_violations(page)
     screenshot(page, "code")
 
     code = re.search(r"\b(\d{6})\b", sms.outbox[-1].body).group(1)
@@ -85,6 +95,7 @@ def test_phone_numbers_read_as_people_write_them_and_no_number_breaks(
     page.goto(f"/orders/{renewed_order.number}/")
     assert plan_name in page.locator("main").inner_text()
     _assert_no_number_split(page)
+    problems += axe_violations(page)
     screenshot(page, "status")
 
     page.goto(f"/orders/{renewed_order.number}/receipt/")
@@ -94,10 +105,13 @@ def test_phone_numbers_read_as_people_write_them_and_no_number_breaks(
     assert receipt.locator(".number", has_text=SHOWN).count() == 1
     assert receipt.locator(".number", has_text="8937700000000000008").count() == 1
     _assert_no_number_split(page)
+    problems += axe_violations(page)
     screenshot(page, "receipt")
 
     page.goto("/orders/")
     assert page.locator(".number", has_text=renewed_order.number).count() == 1
     assert plan_name in page.locator("main").inner_text()
     _assert_no_number_split(page)
+    problems += axe_violations(page)
     screenshot(page, "orders")
+    assert problems == []
