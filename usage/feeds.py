@@ -20,7 +20,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from django.db import IntegrityError, connection, transaction
@@ -223,10 +223,18 @@ def _apply_staged(chunk: list[tuple[int, ParsedRecord]], *, now: datetime) -> Us
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {EFFECT}")
         cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
-        time_type = "timestamp with time zone" if postgres else "text"
+        # PostgreSQL: times staged as microseconds since the epoch (cheaper to write than ISO text,
+        # exact), read back as timestamps by `staged` below.
+        times = "start_us bigint, end_us bigint" if postgres else f"start text, {q_end} text"
         cursor.execute(
             f"CREATE TEMPORARY TABLE {STAGING} (seq bigint, record_id varchar(100), iccid varchar(22),"
-            f" start {time_type}, {q_end} {time_type}, bytes bigint)"
+            f" {times}, bytes bigint)"
+        )
+        staged = (
+            f"(SELECT seq, record_id, iccid, timestamptz 'epoch' + start_us * interval '1 microsecond' AS start,"
+            f" timestamptz 'epoch' + end_us * interval '1 microsecond' AS {q_end}, bytes FROM {STAGING})"
+            if postgres
+            else STAGING
         )
         _load(cursor, [record for _, record in chunk], postgres=postgres, q_end=q_end)
 
@@ -281,7 +289,7 @@ def _apply_staged(chunk: list[tuple[int, ParsedRecord]], *, now: datetime) -> Us
             f"  c.expires_at, c.data_remaining AS remaining, {category} AS category, {drawn} AS drawn,"
             f"  SUM({drawn}) OVER (PARTITION BY c.id ORDER BY s.start, s.seq"
             f"   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cumulative"
-            f"  FROM {STAGING} s JOIN {card_table} c ON c.iccid = s.iccid) w"
+            f"  FROM {staged} s JOIN {card_table} c ON c.iccid = s.iccid) w"
         )
         overage = (
             "CASE e.category WHEN 0 THEN e.drawn - (e.data_before - e.data_after)"
@@ -336,16 +344,23 @@ def _apply_staged(chunk: list[tuple[int, ParsedRecord]], *, now: datetime) -> Us
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def _load(cursor, records: list[ParsedRecord], *, postgres: bool, q_end: str) -> None:
-    columns = f"(seq, record_id, iccid, start, {q_end}, bytes)"
     if postgres:
-        # COPY's text format written by hand: several times faster than adapting row by row.
-        with cursor.cursor.copy(f"COPY {STAGING} {columns} FROM STDIN") as copy:
+        # COPY's text format written by hand: several times faster than adapting row by row; times
+        # as integer microseconds since the epoch (a quarter of the cost of isoformat()).
+        with cursor.cursor.copy(
+            f"COPY {STAGING} (seq, record_id, iccid, start_us, end_us, bytes) FROM STDIN"
+        ) as copy:
             lines = []
             for seq, r in enumerate(records):
                 record_id = r.record_id.translate(_COPY_ESCAPES)
                 lines.append(
-                    f"{seq}\t{record_id}\t{r.iccid}\t{r.start.isoformat()}\t{r.end.isoformat()}\t{r.bytes}\n"
+                    f"{seq}\t{record_id}\t{r.iccid}\t{(r.start - _EPOCH) // _MICROSECOND}"
+                    f"\t{(r.end - _EPOCH) // _MICROSECOND}\t{r.bytes}\n"
                 )
                 if len(lines) == 5000:
                     copy.write("".join(lines))
@@ -353,6 +368,7 @@ def _load(cursor, records: list[ParsedRecord], *, postgres: bool, q_end: str) ->
             copy.write("".join(lines))
     else:
         adapt = connection.ops.adapt_datetimefield_value
+        columns = f"(seq, record_id, iccid, start, {q_end}, bytes)"
         cursor.executemany(
             f"INSERT INTO {STAGING} {columns} VALUES (%s, %s, %s, %s, %s, %s)",
             [

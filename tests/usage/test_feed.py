@@ -218,6 +218,22 @@ def test_records_may_carry_any_utc_offset(card):
     assert stored.start == datetime(2026, 11, 3, 10, 0, tzinfo=UTC)
 
 
+def test_stored_times_are_the_records_instants_to_the_microsecond(card):
+    record = rec(card, "r1", MB)
+    record["start"] = "2026-11-03T11:00:00.123457+01:00"
+    record["end"] = "1970-01-01T00:00:00.000001Z"  # before start: refused, the others still stored
+    late = rec(card, "r2", MB, start=datetime(2026, 11, 3, 5, 59, 59, 999999, tzinfo=UTC))
+    late["start"] = "2026-11-03T08:59:59.999999+03:00"
+    early = rec(card, "r3", MB)
+    early["start"], early["end"] = "2026-11-03T09:00:00.000001-00:30", "2026-11-03T09:31:00.5+00:00"
+    result = apply(record, late, early)
+    assert [failure.record_id for failure in result.failures] == ["r1"]
+    stored = {row.record_id: row for row in UsageRecord.objects.all()}
+    assert stored["r2"].start == datetime(2026, 11, 3, 5, 59, 59, 999999, tzinfo=UTC)
+    assert stored["r3"].start == datetime(2026, 11, 3, 9, 30, 0, 1, tzinfo=UTC)
+    assert stored["r3"].end == datetime(2026, 11, 3, 9, 31, 0, 500000, tzinfo=UTC)
+
+
 def test_a_big_batch_is_applied_in_chunks(card, monkeypatch):
     from usage import feeds
 
