@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ledger_benchdb import cards_create, throwaway_database
 
 GB = 1_000_000_000
-TARGET_PER_SECOND = 50_000
+TARGET_RATIO = 0.5
 
 
 def records(count: int, cards: int, start: datetime, seed: int = 1):
@@ -138,9 +138,10 @@ def main() -> None:
         "durable commits, as the HTTP endpoint" if args.durable else "asynchronous commits, as import_usage"
     )
     print(f"mode: {mode}")
+    ratio = rate / (args.records / baseline_seconds)
     print(
         f"usage ingest: {applied:,} records in {seconds:.2f} s = {rate:,.0f} records/s"
-        f" (target >= {TARGET_PER_SECOND:,}/s: {'met' if rate >= TARGET_PER_SECOND else 'MISSED'})"
+        f" (target >= {TARGET_RATIO}x the COPY baseline: {'met' if ratio >= TARGET_RATIO else 'MISSED'})"
     )
     print(
         f"baseline (COPY of the same rows into a bare indexed table): {baseline_seconds:.2f} s"
