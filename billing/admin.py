@@ -38,8 +38,8 @@ from billing.models import (
 from billing.refunds import order_refund_blocker, order_refundable_cents
 from billing.selectors import order_renewal_state, orders_stuck, orders_with_granted_expiry
 from portal.lib import search_keys as keys
+from portal.lib.display import format_data, format_gb, format_monaco_datetime, format_money
 from portal.lib.money import euros_to_cents
-from usage.display import format_data, format_gb, format_monaco_datetime, format_money
 
 
 def stripe_dashboard_url(kind: str, stripe_id: str) -> str:

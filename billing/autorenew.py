@@ -18,7 +18,7 @@ from billing.selectors import auto_renewals_due, wallet_balance_cents
 from notices.models import Notification
 from notices.services import notice_send
 from plans.models import Plan
-from usage.display import format_gb, format_money
+from portal.lib.display import format_gb, format_money
 from usage.forecast import FORECAST_WINDOW_DAYS, RUNOUT_SOON, card_forecast
 from usage.models import Card
 from usage.selectors import usage_by_monaco_day

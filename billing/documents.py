@@ -21,9 +21,9 @@ from billing.models import Invoice, Order, Refund
 from billing.presenters import order_plan_name, payment_method_label
 from notices.models import Notification
 from notices.services import Attachment, notice_send
+from portal.lib.display import format_gb, format_monaco_datetime, format_money, monaco_zone
 from portal.lib.money import vat_included
 from portal.lib.pdf import Cell, PdfDocument
-from usage.display import format_gb, format_monaco_datetime, format_money, monaco_zone
 
 LEGAL_LANGUAGE = "fr"
 MINUS = "\u2212"  # a real minus sign: a hyphen reads as a dash in a column of amounts

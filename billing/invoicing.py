@@ -29,8 +29,8 @@ from django.utils.translation import gettext as _
 
 from billing.models import DocumentSequence, Invoice, Order, Refund, Withdrawal
 from billing.presenters import order_plan_name
+from portal.lib.display import format_gb, monaco_zone
 from portal.lib.money import vat_included
-from usage.display import format_gb, monaco_zone
 
 SERIES_PREFIX = {Invoice.Kind.INVOICE: "F", Invoice.Kind.CREDIT_NOTE: "AV"}
 INVOICEABLE_STATUSES = (Order.Status.PAID, Order.Status.FULFILLED, Order.Status.PARTIALLY_REFUNDED)

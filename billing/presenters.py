@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from modeltranslation.utils import build_localized_fieldname
 
 from billing.models import Order, Refund
-from usage.display import format_gb, format_monaco_datetime, format_money
+from portal.lib.display import format_gb, format_monaco_datetime, format_money
 from usage.models import LedgerEntry
 from usage.network import (
     NetworkProgress,

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.models import AutoRenewal, Order, Wallet, WalletEntry
 from plans.models import Plan, Promotion
-from usage.display import format_monaco_datetime
+from portal.lib.display import format_monaco_datetime
 from usage.models import Card, LedgerEntry
 
 # Orders closed without taking money: they hold no promotion slot and no renew link payment.

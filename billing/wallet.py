@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.errors import WalletError
 from billing.models import Order, Refund, Wallet, WalletEntry
-from usage.display import format_money as money_format
+from portal.lib.display import format_money as money_format
 
 
 def wallet_locked(*, user) -> Wallet:

@@ -4,7 +4,7 @@ from modeltranslation.admin import TranslationAdmin
 
 from audit.admin_mixins import AuditedAdmin
 from plans.models import Plan, Promotion
-from usage.display import format_data, format_gb, format_money
+from portal.lib.display import format_data, format_gb, format_money
 
 
 @admin.register(Plan)

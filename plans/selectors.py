@@ -9,8 +9,7 @@ from django.utils.translation import ngettext
 from modeltranslation.utils import build_localized_fieldname
 
 from plans.models import Plan, Promotion
-
-BYTES_PER_GB = 1_000_000_000
+from portal.lib.units import BYTES_PER_GB
 
 
 def plans_on_sale() -> QuerySet[Plan]:

@@ -2,8 +2,7 @@
 from django.db import transaction
 
 from plans.models import Plan
-
-GB = 1_000_000_000
+from portal.lib.units import BYTES_PER_GB as GB
 
 # Prices include 20 % VAT. Names and descriptions in every portal language (modeltranslation fields).
 CATALOGUE = [

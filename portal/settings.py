@@ -137,7 +137,7 @@ USE_TZ = True
 # Stored in UTC (USE_TZ); shown in Monaco time with the zone named.
 TIME_ZONE = "Europe/Monaco"
 DISPLAY_TIME_ZONE = "Europe/Monaco"
-# Datetimes Django renders itself (the admin) in the words of usage.display: "(Monaco time, CET)".
+# Datetimes Django renders itself (the admin) in the words of portal.lib.display: "(Monaco time, CET)".
 FORMAT_MODULE_PATH = ["portal.formats"]
 MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
 MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)

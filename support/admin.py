@@ -27,10 +27,10 @@ from billing.models import Order, Wallet
 from billing.selectors import order_renewal_state
 from notices.models import Notification
 from portal.lib import search_keys as keys
+from portal.lib.display import format_gb, format_monaco_datetime, format_money
 from portal.lib.money import euros_to_cents
 from support.models import ExportJob, Ticket, TicketMessage
 from support.services import TicketClosedError, ticket_answer
-from usage.display import format_gb, format_monaco_datetime, format_money
 from usage.models import Card
 
 admin.site.site_header = format_lazy(_("{site} staff"), site=settings.SITE_NAME)

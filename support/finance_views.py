@@ -36,9 +36,9 @@ from billing.invoice_register import (
 )
 from billing.models import Order
 from billing.selectors import PAID_STATUSES
+from portal.lib.display import format_money
 from support import finance
 from support.models import ExportJob
-from usage.display import format_money
 
 # A sheet holds 1,048,576 rows, one of which is the header.
 XLSX_MAX_ROWS = 1_048_575

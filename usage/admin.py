@@ -20,8 +20,9 @@ from audit.admin_mixins import (
     StaffActionsAdmin,
 )
 from portal.lib import search_keys as keys
+from portal.lib.display import format_data, format_gb, format_monaco_datetime
+from portal.lib.units import BYTES_PER_GB
 from usage import staff_actions
-from usage.display import BYTES_PER_GB, format_data, format_gb, format_monaco_datetime
 from usage.models import Card, LedgerEntry, ProvisioningEvent, UsageRecord
 from usage.provisioning import provisioning_event_resend_blocker
 

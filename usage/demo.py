@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 from django.core.management import call_command, get_commands
 from django.db import transaction
 
+from portal.lib.units import BYTES_PER_GB as GB
 from usage import ledger
 from usage.feeds import usage_records_apply
 from usage.iccid import iccid_with_check_digit
 from usage.models import Card
 from usage.services import claim_code_hash
 
-GB = 1_000_000_000
 SMDP = "smdp.demo.monaco-data.example"
 TRAVELLER_ICCID = iccid_with_check_digit("893770100000000001")
 # A physical SIM "in the traveller's pocket": add it on the dashboard with this printed claim code.

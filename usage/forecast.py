@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from django.utils.timesince import timeuntil
 from django.utils.translation import gettext
 
-from usage.display import format_data, format_monaco_weekday_time, monaco_zone
+from portal.lib.display import format_data, format_monaco_weekday_time, monaco_zone
 from usage.models import Card
 
 FORECAST_WINDOW_DAYS = 7

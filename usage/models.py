@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from usage.display import format_data
+from portal.lib.display import format_data
 
 EXPIRING_SOON = timedelta(hours=72)
 

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.utils.translation import gettext as _
 
-from usage.display import format_monaco_compact
+from portal.lib.display import format_monaco_compact
 from usage.models import LedgerEntry, ProvisioningEvent
 from usage.provisioning import CONFIRMATION_BOUND, State
 

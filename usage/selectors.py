@@ -12,8 +12,7 @@ from django.utils import dateformat
 from django.utils.timesince import timesince
 from django.utils.translation import get_language, gettext
 
-from portal.lib.pagination import page_of
-from usage.display import (
+from portal.lib.display import (
     format_day,
     format_gb,
     format_monaco_datetime,
@@ -21,6 +20,7 @@ from usage.display import (
     format_relative,
     monaco_zone,
 )
+from portal.lib.pagination import page_of
 from usage.forecast import UsageForecast, card_forecast, forecast_sentence
 from usage.models import Card, LedgerEntry, UsageRecord
 from usage.network import Step, entry_network_progress, network_note, network_steps

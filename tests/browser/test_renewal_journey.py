@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 
 from billing.models import Order
+from portal.lib.display import format_monaco_datetime
 from tests.billing.factories import PlanFactory
 from tests.usage.card_factories import OwnedCardFactory
-from usage.display import format_monaco_datetime
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

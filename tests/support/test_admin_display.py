@@ -8,9 +8,9 @@ import time_machine
 from django.urls import reverse
 
 from billing.services import order_create, order_fulfil, order_mark_paid
+from portal.lib.display import format_monaco_datetime
 from tests.billing.factories import PlanFactory
 from tests.usage.card_factories import OwnedCardFactory
-from usage.display import format_monaco_datetime
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,8 @@ from billing.documents import invoice_pdf
 from billing.invoicing import invoice_description, seller
 from billing.models import Invoice, Order, Refund
 from portal.lib.money import vat_included
+from portal.lib.units import BYTES_PER_GB as GB
 from usage.models import Card
-
-GB = 1_000_000_000
 
 
 def sample_documents(*, language: str) -> tuple[Invoice, Invoice]:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from usage.display import monaco_zone
+from portal.lib.display import monaco_zone
 from usage.feeds import usage_records_apply
 from usage.models import Card
 

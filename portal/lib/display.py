@@ -1,4 +1,6 @@
-"""Display-only formatting shared by the traveller pages: money, data amounts, Monaco time."""
+"""Display-only formatting for every page, message and admin: money, data amounts, Monaco time.
+
+Templates use it through `{% load display %}` (portal/templatetags/display.py)."""
 
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -10,8 +12,8 @@ from django.utils.formats import number_format
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import get_language, gettext, pgettext
 
-# Plans are sold in decimal gigabytes, as carriers advertise them.
-BYTES_PER_GB = 1_000_000_000
+from portal.lib.units import BYTES_PER_GB, BYTES_PER_MB
+
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF"}
 # Languages that write the symbol after the amount ("4,90 €").
 SYMBOL_AFTER = ("fr", "it", "de", "es")
@@ -69,7 +71,7 @@ def format_data(byte_count: int, *, signed: bool = False) -> str:
         sign = "\u2212"  # minus sign, not a hyphen
     magnitude = abs(byte_count)
     if magnitude < BYTES_PER_GB:
-        amount = gettext("%(amount)s MB") % {"amount": number_format(round(magnitude / 1_000_000), 0)}
+        amount = gettext("%(amount)s MB") % {"amount": number_format(round(magnitude / BYTES_PER_MB), 0)}
     else:
         amount = gettext("%(amount)s GB") % {"amount": number_format(gigabytes(magnitude), 1)}
     return sign + amount

@@ -3,7 +3,7 @@ from datetime import date, datetime
 from django import template
 from django.utils import timezone
 
-from usage.display import (
+from portal.lib.display import (
     format_card_short,
     format_data,
     format_day,
@@ -16,17 +16,8 @@ from usage.display import (
     format_money,
     format_relative,
 )
-from usage.selectors import card_name as card_display_name
 
 register = template.Library()
-
-
-@register.filter
-def card_name(card) -> str:
-    """{{ card|card_name }} → "Léa's phone", or "eSIM …000023" for a card without a name."""
-    if card is None:
-        return ""
-    return card_display_name(card)
 
 
 @register.filter
