@@ -13,6 +13,7 @@ from billing.models import AutoRenewal, Order, Wallet, WalletEntry
 from plans.models import Plan, Promotion
 from portal.lib.display import format_monaco_datetime
 from usage.models import Card, LedgerEntry
+from usage.selectors import card_renewal_preview
 
 # Orders closed without taking money: they hold no promotion slot and no renew link payment.
 UNPAID_CLOSED_STATUSES = (Order.Status.FAILED, Order.Status.EXPIRED, Order.Status.CANCELLED)
@@ -138,15 +139,6 @@ class Quote:
         return ngettext("%(count)d day", "%(count)d days", hours // 24) % {"count": hours // 24}
 
 
-def renewal_preview(
-    *, card: Card | None, duration: timedelta, add_bytes: int, start: datetime
-) -> tuple[datetime, int, bool]:
-    """DOMAIN.md "Renewal", read-only: (new expiry, data available, carries over)."""
-    if card is not None and card.expires_at is not None and start < card.expires_at:
-        return card.expires_at + duration, card.data_remaining + add_bytes, True
-    return start + duration, add_bytes, False
-
-
 def order_quote(
     *, user, plan: Plan, card: Card | None, promotion: Promotion | None, apply_wallet: bool, now: datetime
 ) -> Quote:
@@ -155,7 +147,7 @@ def order_quote(
     balance = wallet_balance_cents(user=user)
     due = plan.price_cents - discount
     wallet_applied = min(balance, due) if apply_wallet else 0
-    expires_at, data_available, carries_over = renewal_preview(
+    preview = card_renewal_preview(
         card=card, duration=plan.duration, add_bytes=plan.data_bytes + bonus, start=now
     )
     return Quote(
@@ -169,9 +161,9 @@ def order_quote(
         wallet_applied_cents=wallet_applied,
         amount_charged_cents=due - wallet_applied,
         currency=plan.currency,
-        expires_at=expires_at,
-        data_available_bytes=data_available,
-        renews_before_expiry=carries_over,
+        expires_at=preview.expires_after,
+        data_available_bytes=preview.data_after,
+        renews_before_expiry=preview.carries_over,
     )
 
 

@@ -1,14 +1,10 @@
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from modeltranslation.utils import build_localized_fieldname
 
-from plans.models import Plan, Promotion
+from plans.models import Plan
 from portal.lib.units import BYTES_PER_GB
 
 
@@ -49,70 +45,3 @@ def plan_coverage(plan: Plan) -> list[str]:
         (plan.covers_ligurian_coast, _("Ligurian coast")),
     ]
     return [str(name) for covered, name in areas if covered]
-
-
-@dataclass
-class RenewalPreview:
-    """What renewing `card` with `plan` at `now` would do, by DOMAIN.md's renewal rule."""
-
-    carries_over: bool
-    data_kept: int
-    data_after: int
-    expires_after: datetime
-
-
-def renewal_preview(*, card, plan: Plan, now: datetime, bonus_bytes: int = 0) -> RenewalPreview:
-    if card.expires_at is not None and now < card.expires_at:
-        return RenewalPreview(
-            carries_over=True,
-            data_kept=card.data_remaining,
-            data_after=card.data_remaining + plan.data_bytes + bonus_bytes,
-            expires_after=card.expires_at + plan.duration,
-        )
-    # Expired or never used: what was left was forfeited at expiry, the new period starts now.
-    return RenewalPreview(
-        carries_over=False,
-        data_kept=0,
-        data_after=plan.data_bytes + bonus_bytes,
-        expires_after=now + plan.duration,
-    )
-
-
-class PromotionInvalid(Exception):
-    """Raised with a message the customer can read."""
-
-
-# Given a promotion and a customer, returns (redemptions in total, redemptions by this customer).
-RedemptionCounter = Callable[[Promotion, object], tuple[int, int]]
-
-
-def promotion_validate(
-    *,
-    code: str,
-    plan: Plan,
-    customer,
-    now: datetime,
-    count_redemptions: RedemptionCounter | None = None,
-) -> Promotion:
-    """The promotion behind `code` if `customer` may use it on `plan` at `now`, else PromotionInvalid.
-
-    Redemptions are orders, which billing owns: billing passes `count_redemptions` to enforce the
-    total and per-customer limits (and must count them again under a lock when the order is paid).
-    """
-    promotion = Promotion.objects.filter(code__iexact=(code or "").strip()).first()
-    if promotion is None or not promotion.is_active:
-        raise PromotionInvalid(_("This promo code is not valid."))
-    if now < promotion.valid_from:
-        raise PromotionInvalid(_("This promo code is not valid yet."))
-    if now >= promotion.valid_until:
-        raise PromotionInvalid(_("This promo code has expired."))
-    allowed_plan_ids = {allowed.pk for allowed in promotion.plans.all()}
-    if allowed_plan_ids and plan.pk not in allowed_plan_ids:
-        raise PromotionInvalid(_("This promo code cannot be used with this plan."))
-    if count_redemptions is not None:
-        total, by_customer = count_redemptions(promotion, customer)
-        if promotion.max_redemptions is not None and total >= promotion.max_redemptions:
-            raise PromotionInvalid(_("This promo code has been fully used."))
-        if promotion.max_per_customer is not None and by_customer >= promotion.max_per_customer:
-            raise PromotionInvalid(_("You have already used this promo code."))
-    return promotion

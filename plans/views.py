@@ -7,7 +7,7 @@ from django.utils import timezone
 from plans import selectors
 from plans.models import Plan
 from usage.models import Card
-from usage.selectors import card_get_for_user, cards_for_user
+from usage.selectors import RenewalPreview, card_get_for_user, card_renewal_preview, cards_for_user
 
 NEW_ESIM = "new"
 
@@ -18,7 +18,7 @@ class PlanOffer:
     price_per_gb_cents: int
     validity: str
     coverage: list[str]
-    preview: selectors.RenewalPreview | None
+    preview: RenewalPreview | None
 
 
 def _selected_card(request: HttpRequest, cards: list[Card]) -> Card | None:
@@ -46,7 +46,11 @@ def plan_list(request: HttpRequest) -> HttpResponse:
             price_per_gb_cents=selectors.plan_price_per_gb_cents(plan),
             validity=selectors.plan_validity_label(plan),
             coverage=selectors.plan_coverage(plan),
-            preview=selectors.renewal_preview(card=card, plan=plan, now=now) if card else None,
+            preview=card_renewal_preview(
+                card=card, duration=plan.duration, add_bytes=plan.data_bytes, start=now
+            )
+            if card
+            else None,
         )
         for plan in selectors.plans_on_sale()
     ]

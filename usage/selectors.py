@@ -363,3 +363,31 @@ def offline_snapshot(*, dashboard: Dashboard, now: datetime) -> dict | None:
         "note": gettext("From your last visit online: data used since then is not counted yet."),
         "cards": cards,
     }
+
+
+@dataclass(frozen=True)
+class RenewalPreview:
+    """What renewing a card from `start` would do: DOMAIN.md "Renewal", read-only
+    (usage.ledger.card_topup applies it)."""
+
+    carries_over: bool
+    data_kept: int
+    data_after: int
+    expires_after: datetime
+
+
+def card_renewal_preview(
+    *, card: Card | None, duration: timedelta, add_bytes: int, start: datetime
+) -> RenewalPreview:
+    """An active card keeps its data and time and gets more; an expired, unused or new one (None)
+    starts a new period at `start` (what was left was forfeited at expiry)."""
+    if card is not None and card.expires_at is not None and start < card.expires_at:
+        return RenewalPreview(
+            carries_over=True,
+            data_kept=card.data_remaining,
+            data_after=card.data_remaining + add_bytes,
+            expires_after=card.expires_at + duration,
+        )
+    return RenewalPreview(
+        carries_over=False, data_kept=0, data_after=add_bytes, expires_after=start + duration
+    )

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from billing.models import Order
 from billing.selectors import PromotionInvalid
@@ -107,3 +107,18 @@ def test_many_customers_race_for_the_last_redemptions(week_plan):
 
     assert outcomes.count("ok") == 5
     assert Order.objects.filter(promotion__code="FIVE").count() == 5
+
+
+def test_the_reason_a_code_is_refused_is_read_in_the_customers_language(owner, week_plan):
+    with pytest.raises(PromotionInvalid) as refused:
+        buy(owner, week_plan, "NOPE")
+
+    # Lazy: rendered in the language active where it is shown.
+    with translation.override("fr"):
+        assert (
+            str(refused.value.args[0]) == "Ce code promo n'existe pas. Vérifiez l'orthographe et réessayez."
+        )
+    with translation.override("en"):
+        assert (
+            str(refused.value.args[0]) == "This promo code does not exist. Check the spelling and try again."
+        )
