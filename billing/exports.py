@@ -340,11 +340,6 @@ def export_header() -> list[str]:
     return [str(label) for _key, label in COLUMNS]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 # Columns whose text comes from people (names, addresses, codes) or from translations (a status in
 # words): the only ones that can hold a comma, a quote or a line break, so the only ones that may
 # need CSV quoting.

@@ -74,13 +74,6 @@ def start_now_text(*, language: str) -> str:
     raise TemplateDoesNotExist("billing/legal/start_now.en.txt")
 
 
-def start_now_record(*, order: Order, language: str, now: datetime) -> StartNowRequest:
-    """Keep the wording the customer agreed to with the order (proof of the express request)."""
-    return StartNowRequest.objects.create(
-        order=order, language=language, text=start_now_text(language=language), requested_at=now
-    )
-
-
 # --- What a withdrawal would refund ----------------------------------------------------------------
 
 
