@@ -83,6 +83,12 @@ class RecordInvalid(ValueError):
         self.message = message
 
 
+def _at_least_zero(amount: str) -> str:
+    """The ledger's zero floor in SQL: a card's data never goes below zero (usage.ledger.ledger_append
+    refuses it); what a record uses beyond it is overage."""
+    return f"CASE WHEN {amount} > 0 THEN {amount} ELSE 0 END"
+
+
 # --- Signature --------------------------------------------------------------------------------
 
 
@@ -282,9 +288,8 @@ def _apply_staged(chunk: list[tuple[int, ParsedRecord]], *, now: datetime) -> Us
         cursor.execute(
             f"CREATE TEMPORARY TABLE {EFFECT} AS"
             f" SELECT w.*,"
-            f"  CASE WHEN w.remaining - w.cumulative > 0 THEN w.remaining - w.cumulative ELSE 0 END AS data_after,"
-            f"  CASE WHEN w.remaining - w.cumulative + w.drawn > 0"
-            f"   THEN w.remaining - w.cumulative + w.drawn ELSE 0 END AS data_before"
+            f"  {_at_least_zero('w.remaining - w.cumulative')} AS data_after,"
+            f"  {_at_least_zero('w.remaining - w.cumulative + w.drawn')} AS data_before"
             f" FROM (SELECT s.seq, s.record_id, c.id AS card_id, s.start, s.{q_end} AS finish, s.bytes,"
             f"  c.expires_at, c.data_remaining AS remaining, {category} AS category, {drawn} AS drawn,"
             f"  SUM({drawn}) OVER (PARTITION BY c.id ORDER BY s.start, s.seq"

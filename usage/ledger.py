@@ -1,5 +1,10 @@
 # ruff: noqa: S608 -- the sweep's SQL is assembled from model table names; values are parameters.
-"""The card ledger: the only code that writes LedgerEntry rows and the Card cache they fold into.
+"""The card ledger: the code that writes LedgerEntry rows and the Card cache they fold into.
+
+One exception, for speed (bench/usage_ingest.py measured it): usage/feeds.py writes `usage` entries
+and the cards' cached balance in set-based SQL, a batch of records at a time. It keeps this module's
+rules: the card rows are locked first, data never goes below zero (`ledger_append` refuses it;
+feeds' `_at_least_zero`), and `ledgers_check` verifies both paths' cache against the ledger.
 
 Every function here expects to run inside `transaction.atomic()` with the card row locked
 (`Card.objects.select_for_update().get(...)`), so the cache and the ledger always move together.
@@ -18,6 +23,7 @@ from usage.provisioning import (
     initial_state,
     provisioning_event_record,
     provisioning_events_enqueue_due,
+    provisioning_payload_sql,
 )
 
 Kind = LedgerEntry.Kind
@@ -451,7 +457,9 @@ def cards_expire(*, now: datetime) -> int:
 def _cards_expire_postgresql(cursor, *, tables: dict, due: str, params: dict) -> int:
     """Lock the due cards (in id order, as usage ingestion does), forfeit, zero and record the
     provisioning events in one statement; a renewal that commits first takes its card out of it."""
-    expires_text = "to_char(ins.expires_after AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    payload = provisioning_payload_sql(
+        postgresql=True, entry="ins", card="due", occurred_at="%(occurred_at)s"
+    )
     cursor.execute(
         f"WITH due AS ("
         f"  SELECT c.id, c.iccid, c.data_remaining, c.expires_at, c.suspended_at FROM {tables['card']} c"
@@ -465,10 +473,7 @@ def _cards_expire_postgresql(cursor, *, tables: dict, due: str, params: dict) ->
         f"  UPDATE {tables['card']} c SET data_remaining = 0 FROM ins WHERE c.id = ins.card_id RETURNING c.id"
         f") INSERT INTO {tables['event']} (ledger_entry_id, card_id, payload, state, attempts, last_error,"
         f"  created_at)"
-        f" SELECT ins.id, ins.card_id, jsonb_build_object('ledger_entry_id', ins.id, 'iccid', due.iccid,"
-        f"  'kind', ins.kind, 'data_remaining', ins.data_after, 'expires_at', {expires_text},"
-        f"  'suspended', due.suspended_at IS NOT NULL, 'occurred_at', %(occurred_at)s::text),"
-        f"  %(state)s, 0, '', %(now)s"
+        f" SELECT ins.id, ins.card_id, {payload}, %(state)s, 0, '', %(now)s"
         f" FROM ins JOIN due ON due.id = ins.card_id ORDER BY ins.id",
         params,
     )
@@ -497,12 +502,7 @@ def _cards_expire_portable(cursor, *, tables: dict, due: str, params: dict) -> i
     )
     params = {**params, "last_before": last_before}
     cursor.execute(f"UPDATE {card} SET data_remaining = 0 WHERE id IN (SELECT l.card_id FROM {ours})", params)
-    payload = (
-        "json_object('ledger_entry_id', l.id, 'iccid', c.iccid, 'kind', l.kind, 'data_remaining', l.data_after,"
-        " 'expires_at', strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', l.expires_after),"
-        " 'suspended', json(CASE WHEN c.suspended_at IS NULL THEN 'false' ELSE 'true' END),"
-        " 'occurred_at', %(occurred_at)s)"
-    )
+    payload = provisioning_payload_sql(postgresql=False, entry="l", card="c", occurred_at="%(occurred_at)s")
     cursor.execute(
         f"INSERT INTO {tables['event']} (ledger_entry_id, card_id, payload, state, attempts, last_error,"
         f" created_at) SELECT l.id, l.card_id, {payload}, %(state)s, 0, '', %(now)s FROM {ours} ORDER BY l.id",

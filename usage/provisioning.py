@@ -44,8 +44,22 @@ def carrier_time(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# The event the carrier receives, field by field. It is built in two places that must agree: here
+# for one entry, and in SQL by the expiry sweep (usage.ledger.cards_expire), which writes thousands
+# of events in one statement; both take their fields from this list.
+PAYLOAD_FIELDS = (
+    "ledger_entry_id",
+    "iccid",
+    "kind",
+    "data_remaining",
+    "expires_at",
+    "suspended",
+    "occurred_at",
+)
+
+
 def provisioning_payload(*, entry: LedgerEntry, card: Card) -> dict:
-    return {
+    values = {
         "ledger_entry_id": entry.id,
         "iccid": card.iccid,
         "kind": entry.kind,
@@ -54,6 +68,32 @@ def provisioning_payload(*, entry: LedgerEntry, card: Card) -> dict:
         "suspended": card.suspended_at is not None,
         "occurred_at": carrier_time(entry.created_at),
     }
+    return {name: values[name] for name in PAYLOAD_FIELDS}
+
+
+def provisioning_payload_sql(*, postgresql: bool, entry: str, card: str, occurred_at: str) -> str:
+    """`provisioning_payload` as a JSON expression: `entry` and `card` are the aliases of a ledger
+    row and its card row, `occurred_at` the placeholder of carrier_time(the entry's created_at)."""
+    if postgresql:
+        values = {
+            "expires_at": f"to_char({entry}.expires_after AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+            "suspended": f"{card}.suspended_at IS NOT NULL",
+            "occurred_at": f"{occurred_at}::text",
+        }
+    else:
+        values = {
+            "expires_at": f"strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', {entry}.expires_after)",
+            "suspended": f"json(CASE WHEN {card}.suspended_at IS NULL THEN 'false' ELSE 'true' END)",
+            "occurred_at": occurred_at,
+        }
+    values |= {
+        "ledger_entry_id": f"{entry}.id",
+        "iccid": f"{card}.iccid",
+        "kind": f"{entry}.kind",
+        "data_remaining": f"{entry}.data_after",
+    }
+    pairs = ", ".join(f"'{name}', {values[name]}" for name in PAYLOAD_FIELDS)
+    return f"{'jsonb_build_object' if postgresql else 'json_object'}({pairs})"
 
 
 def initial_state() -> str:

@@ -7,6 +7,7 @@ from django.db import transaction
 from usage.feeds import usage_records_apply
 from usage.ledger import card_adjust, card_topup, cards_expire, ledgers_check
 from usage.models import Card, LedgerEntry, ProvisioningEvent
+from usage.provisioning import provisioning_payload
 from usage.tasks import cards_expire_sweep
 
 from .ledger_factories import CardFactory
@@ -174,6 +175,8 @@ def test_the_sweep_records_a_provisioning_event_per_forfeit(settings):
         "suspended": True,
         "occurred_at": "2026-11-08T12:00:30Z",
     }
+    # The sweep's SQL and the Python payload of a single entry say the same.
+    assert event.payload == provisioning_payload(entry=entry, card=Card.objects.get(pk=card.pk))
 
 
 def test_an_adjustment_cannot_add_data_to_an_expired_card_without_a_new_expiry(django_user_model):
