@@ -317,6 +317,7 @@ def command_test(pytest_args: list[str]) -> int:
         ("ruff format --check", [BIN / "ruff", "format", "--check", "."]),
         ("djlint --lint templates", [BIN / "djlint", "templates", "--lint"]),
         ("makemigrations --check", [PYTHON, "manage.py", "makemigrations", "--check", "--dry-run"]),
+        ("mypy", [BIN / "mypy"]),
     ]
     for name, command in steps:
         say(name)

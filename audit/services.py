@@ -6,6 +6,7 @@ The ground floor: every app's staff actions and admins call it; it imports none 
 import json
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext as _
@@ -17,7 +18,7 @@ class StaffActionError(ValueError):
     """A staff action refused: the message is shown to the staff member on the confirmation page."""
 
 
-def staff_action_refuse_own_account(*, actor, customer_id: int | None) -> None:
+def staff_action_refuse_own_account(*, actor: AbstractBaseUser | None, customer_id: int | None) -> None:
     """Staff never act on their own customer account (credit, refund, adjust, resend...): a colleague
     does, so every goodwill or refund has two people behind it."""
     if actor is not None and customer_id is not None and actor.pk == customer_id:
@@ -49,7 +50,7 @@ def object_snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[
 
 def audit_record(
     *,
-    actor,
+    actor: AbstractBaseUser | None,
     action: str,
     obj: models.Model,
     reason: str = "",
@@ -57,7 +58,7 @@ def audit_record(
     after: dict | None = None,
 ) -> AuditEntry:
     return AuditEntry.objects.create(
-        actor=actor if actor is not None and actor.pk else None,
+        actor_id=actor.pk if actor is not None and actor.pk else None,
         actor_label=str(actor) if actor is not None else "",
         action=action,
         object_type=obj._meta.label_lower,

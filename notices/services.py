@@ -28,13 +28,21 @@ logger = logging.getLogger(__name__)
 class NoticeRecipient(Protocol):
     """What a notice needs of a user (accounts.models.User has it); notices never import accounts."""
 
-    pk: int | None
-    email: str | None
-    phone: str | None
-    phone_verified: bool
-    notify_email: bool
-    notify_sms: bool
-    language: str
+    # Read-only (properties), so a model whose fields are narrower (email: str) still fits.
+    @property
+    def pk(self) -> int: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def phone_verified(self) -> bool: ...
+    @property
+    def notify_email(self) -> bool: ...
+    @property
+    def notify_sms(self) -> bool: ...
+    @property
+    def language(self) -> str: ...
 
 
 def notice_claim_seconds() -> int:
@@ -139,7 +147,7 @@ def notice_send(
         try:
             with transaction.atomic():
                 notification = Notification.objects.create(
-                    user=user,
+                    user_id=user.pk,
                     kind=kind,
                     channel=channel,
                     dedupe_key=f"{kind}:{key}:{channel}",

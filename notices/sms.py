@@ -62,7 +62,7 @@ def sms_number_allowed(value: str) -> bool:
     if not phonenumbers.is_valid_number(number):
         # Every stored number was valid when it was typed (accounts.phone); one phonenumbers can no
         # longer classify is judged by its country alone.
-        region = phonenumbers.region_code_for_country_code(number.country_code)
+        region = phonenumbers.region_code_for_country_code(number.country_code or 0)
         allowed = settings.SMS_ALLOWED_COUNTRIES
         blocked = ("ZZ", NON_GEOGRAPHIC_REGION, *settings.SMS_BLOCKED_COUNTRIES)
         return region not in blocked and (not allowed or region in allowed)

@@ -7,7 +7,7 @@ from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 
-class Plan(models.Model):
+class Plan(models.Model):  # type: ignore[django-manager-missing]  # modeltranslation patches it
     class Period(models.TextChoices):
         DAY = "day", _("Day")
         WEEK = "week", _("Week")
@@ -46,10 +46,10 @@ class Plan(models.Model):
 
     @property
     def duration(self) -> timedelta:
-        return self.DURATIONS[self.period]
+        return self.DURATIONS[self.Period(self.period)]
 
 
-class Promotion(models.Model):
+class Promotion(models.Model):  # type: ignore[django-manager-missing]  # modeltranslation patches it
     code = models.CharField(_("code"), max_length=40, unique=True)
     description = models.CharField(_("description"), max_length=200, blank=True)  # translated
     discount_percent = models.PositiveSmallIntegerField(

@@ -1,11 +1,13 @@
 # ruff: noqa: RUF001 - Chinese text uses full-width punctuation on purpose
+from typing import Any
+
 from django.db import transaction
 
 from plans.models import Plan
 from portal.lib.units import BYTES_PER_GB as GB
 
 # Prices include 20 % VAT. Names and descriptions in every portal language (modeltranslation fields).
-CATALOGUE = [
+CATALOGUE: list[dict[str, Any]] = [
     {
         "code": "day-1gb",
         "period": Plan.Period.DAY,

@@ -9,7 +9,10 @@ TRUNCATE is not a row change and stays possible (the test suite empties tables w
 the embedded default, gets no trigger: the models still refuse, and production runs PostgreSQL.
 """
 
+from typing import Any
+
 from django.db import migrations, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 FUNCTION = """
 CREATE OR REPLACE FUNCTION portal_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -43,7 +46,7 @@ def append_only(table: str, *nullable: str) -> migrations.RunPython:
     trigger = f"{table}_append_only"
     arguments = ", ".join(f"'{column}'" for column in nullable)
 
-    def forward(apps, schema_editor):
+    def forward(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
         if schema_editor.connection.vendor != "postgresql":
             return
         schema_editor.execute(FUNCTION, params=None)  # no placeholders: its % are PL/pgSQL's
@@ -52,7 +55,7 @@ def append_only(table: str, *nullable: str) -> migrations.RunPython:
             f" FOR EACH ROW EXECUTE FUNCTION portal_append_only({arguments})"
         )
 
-    def backward(apps, schema_editor):
+    def backward(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
         if schema_editor.connection.vendor != "postgresql":
             return
         schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {table}")
@@ -72,13 +75,13 @@ class AppendOnlyQuerySet(models.QuerySet):
     bulk delete) never reach the database. On PostgreSQL the trigger refuses them anyway; on
     SQLite this is the guard."""
 
-    def update(self, **kwargs):
+    def update(self, **kwargs: Any) -> int:
         raise AppendOnlyError(f"{self.model._meta.db_table} is append-only: rows cannot be changed")
 
-    def delete(self):
+    def delete(self) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError(f"{self.model._meta.db_table} is append-only: rows cannot be deleted")
 
-    def bulk_update(self, objs, fields, batch_size=None):
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
         raise AppendOnlyError(f"{self.model._meta.db_table} is append-only: rows cannot be changed")
 
 
@@ -90,11 +93,11 @@ class AppendOnlyModel(models.Model):
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AppendOnlyError(f"{self._meta.db_table} is append-only: rows cannot be changed")
         kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError(f"{self._meta.db_table} is append-only: rows cannot be deleted")

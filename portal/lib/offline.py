@@ -9,6 +9,7 @@ script to drop the snapshot (`data-offline="forget"` on <html>), for browsers wi
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
@@ -20,7 +21,7 @@ def clear_site_data(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     """For a POST that ends a session: the answer tells the browser to forget what it kept."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = view(request, *args, **kwargs)
         if request.method == "POST" and response.status_code in (301, 302, 303):
             response["Clear-Site-Data"] = CLEAR_SITE_DATA

@@ -107,7 +107,9 @@ class PdfDocument:
         # The bold face holds Latin and GB 2312 only: text with a rarer character stays regular.
         return set(map(ord, text)) - {10} <= font_codepoints(BOLD)
 
-    def _font(self, *, size: float, bold: bool = False, color=INK, text: str = "") -> None:
+    def _font(
+        self, *, size: float, bold: bool = False, color: tuple[int, int, int] = INK, text: str = ""
+    ) -> None:
         if bold and text and not self._bold_can_draw(clean_text(text).upper()):
             bold = False
         self.pdf.set_font(FAMILY, "B" if bold else "", size)

@@ -8,4 +8,5 @@ from django.template.loader import get_template
 
 
 def plain_text_render(template_name: str, context: dict[str, Any]) -> str:
-    return get_template(template_name).template.render(Context(context, autoescape=False))
+    # The engine's own Template under the backend wrapper renders with a Context we build.
+    return get_template(template_name).template.render(Context(context, autoescape=False))  # type: ignore[attr-defined]

@@ -1,13 +1,17 @@
 """Migration steps that exist only on PostgreSQL (SQLite, in development, has no pg_trgm)."""
 
+from collections.abc import Callable
+from typing import Any
+
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 
 def postgres_only(sql: str, reverse_sql: str) -> migrations.RunPython:
     """RunSQL for PostgreSQL alone; elsewhere nothing (SQLite keeps its plain LIKE scans)."""
 
-    def run(statement: str):
-        def operation(apps, schema_editor) -> None:
+    def run(statement: str) -> Callable[[Any, BaseDatabaseSchemaEditor], None]:
+        def operation(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
             if schema_editor.connection.vendor == "postgresql":
                 schema_editor.execute(statement)
 

@@ -42,7 +42,7 @@ class _Counted:
 
 def _consume(request: HttpRequest, action: str, *, user: Any, key: str | None, dry_run: bool) -> bool:
     counted = request if request.method not in SAFE_METHODS else _Counted(request)
-    return allauth_ratelimit.consume(counted, action=action, user=user, key=key, dry_run=dry_run)  # type: ignore[arg-type]
+    return allauth_ratelimit.consume(counted, action=action, user=user, key=key, dry_run=dry_run)
 
 
 def allowed(request: HttpRequest, action: str, *, user: Any = None, key: str | None = None) -> bool:
@@ -63,7 +63,7 @@ class _Server:
 
 def hit_key(action: str, *, key: str) -> bool:
     """`hit()` for a limit that belongs to no client or account (e.g. all texts in an hour)."""
-    return allauth_ratelimit.consume(_Server(), action=action, key=key)  # type: ignore[arg-type]
+    return allauth_ratelimit.consume(_Server(), action=action, key=key)
 
 
 def client_address(request: HttpRequest) -> str:

@@ -9,6 +9,7 @@ are kept, enough for support to match a complaint to a log line and useless to a
 import logging
 import re
 import time
+from typing import Any
 
 from gunicorn.glogging import Logger
 
@@ -23,7 +24,7 @@ class RedactingFormatter(logging.Formatter):
     """Also writes every time in UTC, named: Django sets the process's zone to TIME_ZONE (Monaco)
     while gunicorn's master starts without Django, so local times would mix +0000 and +0100."""
 
-    converter = time.gmtime
+    converter = time.gmtime  # type: ignore[assignment]  # called with a timestamp, as logging does
     default_time_format = "%Y-%m-%d %H:%M:%S"
     default_msec_format = "%s.%03d UTC"
 
@@ -37,7 +38,7 @@ class GunicornLogger(Logger):
 
     datefmt = "[%Y-%m-%d %H:%M:%S +0000]"
 
-    def setup(self, cfg):  # type: ignore[no-untyped-def]
+    def setup(self, cfg: Any) -> None:
         super().setup(cfg)
         for handler in self.error_log.handlers:
             if handler.formatter is not None:
@@ -46,7 +47,7 @@ class GunicornLogger(Logger):
     def now(self) -> str:
         return time.strftime("[%d/%b/%Y:%H:%M:%S +0000]", time.gmtime())
 
-    def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
+    def atoms(self, resp: Any, req: Any, environ: dict, request_time: Any) -> dict:
         atoms = super().atoms(resp, req, environ, request_time)
         for key in ("r", "U", "f", "q"):
             if isinstance(atoms.get(key), str):
