@@ -23,13 +23,14 @@ run-out alert of the same period (it said more, sooner: two warnings in an hour 
 
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.urls import reverse
 
 from notices.models import Notification
-from notices.services import notice_send
+from notices.services import NoticeRecipient, notice_send
 from usage.forecast import FORECAST_WINDOW_DAYS, RUNOUT_SOON, UsageForecast, card_forecast
 from usage.models import Card, LedgerEntry
 from usage.selectors import usage_by_monaco_day
@@ -46,6 +47,8 @@ CHUNK = 2000
 # What builds the "renew" link of a notice: (card, notice kind) -> absolute URL. The default needs a
 # login; billing passes its card-scoped renew links (billing.renew_links) when it runs the alerts.
 RenewUrlFor = Callable[[Card, str], str]
+# A notice to send: the card, the notice kind, its dedup key, the forecast it quotes.
+Due = tuple[Card, str, str, UsageForecast | None]
 
 
 def renew_url(card: Card) -> str:
@@ -53,7 +56,8 @@ def renew_url(card: Card) -> str:
 
 
 def _period(card: Card) -> str:
-    return f"card:{card.pk}:period:{card.period_started_at.isoformat()}"
+    # Alerts go to cards in a period only (_alertable_cards): both times are set.
+    return f"card:{card.pk}:period:{cast(datetime, card.period_started_at).isoformat()}"
 
 
 def data_alert_key(card: Card) -> str:
@@ -61,7 +65,7 @@ def data_alert_key(card: Card) -> str:
 
 
 def expiry_reminder_key(card: Card) -> str:
-    return f"{_period(card)}:expires:{card.expires_at.isoformat()}"
+    return f"{_period(card)}:expires:{cast(datetime, card.expires_at).isoformat()}"
 
 
 def login_renew_url(card: Card, kind: str) -> str:
@@ -78,12 +82,12 @@ def _context(card: Card, now: datetime, *, renew_url_for: RenewUrlFor, kind: str
         "data_used": used,
         "period_allowance": card.period_allowance,
         "percent_used": min(100, used * 100 // card.period_allowance) if card.period_allowance else 0,
-        "expires_at": card.expires_at.isoformat(),
+        "expires_at": cast(datetime, card.expires_at).isoformat(),
         "renew_url": renew_url_for(card, kind),
     }
 
 
-def _alertable_cards(now: datetime):
+def _alertable_cards(now: datetime) -> QuerySet[Card]:
     return Card.objects.filter(
         owner__isnull=False,
         owner__is_active=True,
@@ -96,7 +100,7 @@ def _alertable_cards(now: datetime):
 def _already_noticed(keys: list[str]) -> set[str]:
     """The "kind:key" pairs already noticed on some channel; notice_send dedupes too, this is cheaper."""
     channels = [channel for channel, _ in Notification.Channel.choices]
-    found = set()
+    found: set[str] = set()
     for chunk_start in range(0, len(keys), 400):
         wanted = [f"{key}:{channel}" for key in keys[chunk_start : chunk_start + 400] for channel in channels]
         found.update(
@@ -143,7 +147,7 @@ def runout_alerts_send(
         .alias(remaining_scaled=F("data_remaining") * denominator)
         .filter(remaining_scaled__gt=F("period_allowance") * numerator)
     )
-    due = []
+    due: list[Due] = []
     for chunk in _chunks(cards.order_by("pk").iterator(chunk_size=CHUNK)):
         forecasts = _forecasts(chunk, now)
         for card in chunk:
@@ -164,7 +168,7 @@ def data_alerts_send(
         .alias(remaining_x4=F("data_remaining") * 4)
         .filter(remaining_x4__lte=F("period_allowance"))
     )
-    due = []
+    due: list[Due] = []
     for chunk in _chunks(cards.order_by("pk").iterator(chunk_size=CHUNK)):
         held_back = _runout_noticed_since([data_alert_key(card) for card in chunk], since=now - RUNOUT_SOON)
         forecasts = _forecasts(chunk, now)
@@ -203,19 +207,20 @@ def expiry_reminders_send(*, now: datetime, renew_url_for: RenewUrlFor = login_r
         .filter(expires_at__lte=now + longest)
         .annotate(expiry_set_at=Subquery(expiry_set_at))
     )
-    due = []
+    due: list[Due] = []
     for card in cards:
         for kind, window in EXPIRY_REMINDERS:
-            if card.expires_at - now <= window:
-                if card.expiry_set_at is None or card.expiry_set_at < card.expires_at - window:
+            if cast(datetime, card.expires_at) - now <= window:
+                if (
+                    card.expiry_set_at is None
+                    or card.expiry_set_at < cast(datetime, card.expires_at) - window
+                ):
                     due.append((card, kind, expiry_reminder_key(card), None))
                 break
     return _send(due, now, renew_url_for=renew_url_for)[0]
 
 
-def _send(
-    due: list[tuple[Card, str, str, UsageForecast | None]], now: datetime, *, renew_url_for: RenewUrlFor
-) -> tuple[int, set[int]]:
+def _send(due: list[Due], now: datetime, *, renew_url_for: RenewUrlFor) -> tuple[int, set[int]]:
     done = _already_noticed([f"{kind}:{key}" for _, kind, key, _ in due])
     sent = 0
     alerted = set()
@@ -225,7 +230,7 @@ def _send(
         context = _context(card, now, renew_url_for=renew_url_for, kind=kind)
         if forecast is not None:
             context["forecast"] = forecast.as_context()
-        queued = notice_send(user=card.owner, kind=kind, key=key, context=context)
+        queued = notice_send(user=cast(NoticeRecipient, card.owner), kind=kind, key=key, context=context)
         sent += len(queued)
         if queued:
             alerted.add(card.pk)

@@ -21,9 +21,10 @@ import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from django.db import IntegrityError, connection, transaction
+from django.db.backends.utils import CursorWrapper
 
 from usage.models import Card, LedgerEntry, UsageRecord
 
@@ -32,7 +33,7 @@ SIGNATURE_HEADER = "X-Carrier-Signature"
 SIGNATURE_TOLERANCE = timedelta(minutes=5)
 # A record may end a little in the future (clock skew between carrier and portal), not more.
 FUTURE_TOLERANCE = timedelta(minutes=5)
-RECORD_ID_MAX_LENGTH = UsageRecord._meta.get_field("record_id").max_length
+RECORD_ID_MAX_LENGTH = cast(int, UsageRecord._meta.get_field("record_id").max_length)
 MAX_BYTES_PER_RECORD = 10**15  # 1 PB: anything above is a carrier bug, not usage
 # Records applied per transaction: larger chunks write fewer ledger entries and card updates (one
 # each per card and chunk); 100,000 parsed records hold about 40 MB.
@@ -116,7 +117,7 @@ def usage_signature_is_valid(
 # --- Validation -------------------------------------------------------------------------------
 
 
-def _parse_time(value, name: str) -> datetime:
+def _parse_time(value: object, name: str) -> datetime:
     if type(value) is str or isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.strip())
@@ -353,7 +354,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def _load(cursor, records: list[ParsedRecord], *, postgres: bool, q_end: str) -> None:
+def _load(cursor: CursorWrapper, records: list[ParsedRecord], *, postgres: bool, q_end: str) -> None:
     if postgres:
         # COPY's text format written by hand: several times faster than adapting row by row; times
         # as integer microseconds since the epoch (a quarter of the cost of isoformat()).

@@ -106,7 +106,12 @@ def forecast_window_start(*, card: Card, now: datetime) -> datetime:
 def card_forecast(*, card: Card, per_day: dict[date, int], now: datetime) -> UsageForecast:
     """The forecast for `card` at `now`, from its usage per Monaco day (usage.selectors)."""
     remaining = card.data_remaining_at(now)
-    if not card.is_active_at(now) or card.period_started_at is None or remaining <= 0:
+    if (
+        not card.is_active_at(now)
+        or card.period_started_at is None
+        or card.expires_at is None
+        or remaining <= 0
+    ):
         return UsageForecast(outlook=Outlook.NONE, expires_at=card.expires_at)
     start = forecast_window_start(card=card, now=now)
     observed = now - start
@@ -146,6 +151,8 @@ def forecast_sentence(forecast: UsageForecast | None) -> str:
         return gettext("At your pace (≈ %(pace)s a day) your data lasts until your plan ends.") % {
             "pace": _pace(forecast.daily_bytes)
         }
+    if forecast.runs_out_around is None or forecast.runs_out_at is None or forecast.expires_at is None:
+        return ""  # a RUNS_OUT forecast always has all three (card_forecast)
     return gettext(
         "At your pace (≈ %(pace)s a day) your data runs out around %(when)s, %(margin)s before your plan ends."
     ) % {

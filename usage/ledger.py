@@ -13,7 +13,9 @@ Every function here expects to run inside `transaction.atomic()` with the card r
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Exists, OuterRef, Subquery, Sum
 from django.utils.translation import gettext as _
 
@@ -71,7 +73,7 @@ def ledger_append(
     expires_after: datetime | None,
     now: datetime,
     order_id: int | None = None,
-    staff_user=None,
+    staff_user: AbstractBaseUser | None = None,
     reason: str = "",
 ) -> LedgerEntry:
     """Write one entry and save the card's cached fields as they stand after it.
@@ -94,7 +96,7 @@ def ledger_append(
         expires_before=card.expires_at,
         expires_after=expires_after,
         order_id=order_id,
-        staff_user=staff_user,
+        staff_user_id=staff_user.pk if staff_user is not None else None,
         reason=reason,
         created_at=now,
     )
@@ -142,8 +144,7 @@ def card_topup(
     if LedgerEntry.objects.filter(kind=Kind.TOPUP, order_id=order_id).exists():
         raise TopupAlreadyApplied(_("Order %(order)s has already topped up a card.") % {"order": order_id})
 
-    active_at_start = card.expires_at is not None and start < card.expires_at
-    if active_at_start:
+    if card.expires_at is not None and start < card.expires_at:
         data_delta = allowance_bytes
         # Paid before expiry, applied after the sweep closed that period: the customer keeps the
         # data the sweep forfeited, as if the worker had run on time.
@@ -186,7 +187,7 @@ def card_adjust(
     card: Card,
     data_delta: int = 0,
     expires_at: datetime | None = None,
-    staff_user,
+    staff_user: AbstractBaseUser | None,
     reason: str,
     now: datetime,
 ) -> LedgerEntry:
@@ -223,7 +224,7 @@ def card_adjust(
     )
 
 
-def card_suspend(*, card: Card, staff_user, reason: str, now: datetime) -> LedgerEntry:
+def card_suspend(*, card: Card, staff_user: AbstractBaseUser, reason: str, now: datetime) -> LedgerEntry:
     _require_transaction()
     if card.suspended_at is not None:
         raise LedgerError(_("This card is already suspended."))
@@ -241,7 +242,7 @@ def card_suspend(*, card: Card, staff_user, reason: str, now: datetime) -> Ledge
     )
 
 
-def card_resume(*, card: Card, staff_user, reason: str, now: datetime) -> LedgerEntry:
+def card_resume(*, card: Card, staff_user: AbstractBaseUser, reason: str, now: datetime) -> LedgerEntry:
     _require_transaction()
     if card.suspended_at is None:
         raise LedgerError(_("This card is not suspended."))
@@ -266,7 +267,7 @@ def card_reverse_topup(
     max_data: int,
     max_duration: timedelta,
     now: datetime,
-    staff_user=None,
+    staff_user: AbstractBaseUser | None = None,
     reason: str = "",
 ) -> LedgerEntry:
     """Take back (part of) a refunded top-up, never more than is left of it.
@@ -328,6 +329,7 @@ def card_restore_reversal(
         raise LedgerError(
             _("Order %(order)s never topped up card %(card)s.") % {"order": order_id, "card": card.pk}
         )
+    new_expiry: datetime | None
     if card.expires_at is not None and card.expires_at > now:
         new_expiry = card.expires_at + duration
     elif duration > timedelta(0):
@@ -454,7 +456,7 @@ def cards_expire(*, now: datetime) -> int:
     return closed
 
 
-def _cards_expire_postgresql(cursor, *, tables: dict, due: str, params: dict) -> int:
+def _cards_expire_postgresql(cursor: CursorWrapper, *, tables: dict, due: str, params: dict) -> int:
     """Lock the due cards (in id order, as usage ingestion does), forfeit, zero and record the
     provisioning events in one statement; a renewal that commits first takes its card out of it."""
     payload = provisioning_payload_sql(
@@ -480,7 +482,7 @@ def _cards_expire_postgresql(cursor, *, tables: dict, due: str, params: dict) ->
     return cursor.rowcount
 
 
-def _cards_expire_portable(cursor, *, tables: dict, due: str, params: dict) -> int:
+def _cards_expire_portable(cursor: CursorWrapper, *, tables: dict, due: str, params: dict) -> int:
     """SQLite: the write transaction holds the whole database, so no row locks are needed."""
     card, ledger = tables["card"], tables["ledger"]
     cursor.execute(f"DROP TABLE IF EXISTS {SWEEP_DUE}")

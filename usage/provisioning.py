@@ -245,11 +245,10 @@ def provisioning_events_enqueue_due() -> None:
 
 def provisioning_events_unconfirmed_orders(*, now: datetime) -> list[int]:
     """Order ids whose top-up the carrier has not acknowledged within CONFIRMATION_BOUND."""
-    return list(
-        ProvisioningEvent.objects.filter(
-            state__in=[State.PENDING, State.RETRYING, State.FAILED],
-            created_at__lt=now - CONFIRMATION_BOUND,
-            ledger_entry__kind=LedgerEntry.Kind.TOPUP,
-            ledger_entry__order_id__isnull=False,
-        ).values_list("ledger_entry__order_id", flat=True)[:1000]
-    )
+    order_ids = ProvisioningEvent.objects.filter(
+        state__in=[State.PENDING, State.RETRYING, State.FAILED],
+        created_at__lt=now - CONFIRMATION_BOUND,
+        ledger_entry__kind=LedgerEntry.Kind.TOPUP,
+        ledger_entry__order_id__isnull=False,
+    ).values_list("ledger_entry__order_id", flat=True)[:1000]
+    return [order_id for order_id in order_ids if order_id is not None]

@@ -2,6 +2,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.core.paginator import Page
 from django.db.models import QuerySet, Sum
@@ -48,15 +50,17 @@ def card_name(card: Card) -> str:
     return card.label or card_short_name(card)
 
 
-def cards_for_user(*, user) -> QuerySet[Card]:
-    return Card.objects.filter(owner=user).order_by("created_at", "id")
+def cards_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Card]:
+    if not user.is_authenticated:
+        return Card.objects.none()
+    return Card.objects.filter(owner_id=user.pk).order_by("created_at", "id")
 
 
-def card_get_for_user(*, user, card_id: int) -> Card:
+def card_get_for_user(*, user: AbstractBaseUser | AnonymousUser, card_id: int) -> Card:
     """The user's own card, or 404: an outsider cannot tell someone else's card from a missing one."""
     if not user.is_authenticated:
         raise Http404
-    card = Card.objects.filter(pk=card_id, owner=user).first()
+    card = Card.objects.filter(pk=card_id, owner_id=user.pk).first()
     if card is None:
         raise Http404
     return card
@@ -97,7 +101,7 @@ class CardSummary:
 
     @property
     def badge(self) -> str:
-        return BADGES[self.state]
+        return BADGES[Card.State(self.state)]
 
     @property
     def low_mark(self) -> int:
@@ -131,7 +135,7 @@ def card_summary(*, card: Card, now: datetime, per_day: dict[date, int]) -> Card
     return CardSummary(
         card=card,
         state=state,
-        state_label=Card.State(state).label,
+        state_label=str(Card.State(state).label),
         remaining=remaining,
         allowance=allowance,
         used=used,
@@ -255,7 +259,7 @@ class Dashboard:
     chart: UsageChart
 
 
-def dashboard_get(*, user, now: datetime) -> Dashboard:
+def dashboard_get(*, user: AbstractBaseUser | AnonymousUser, now: datetime) -> Dashboard:
     """Everything on the dashboard in a fixed number of queries, however many cards and records."""
     cards = list(cards_for_user(user=user))
     per_card = usage_by_monaco_day(cards=cards, now=now)
@@ -327,7 +331,7 @@ def offline_snapshot(*, dashboard: Dashboard, now: datetime) -> dict | None:
             "name": f"{kind} …{card.iccid[-6:]}",
             "expires_at": card.expires_at.isoformat() if card.expires_at else None,
         }
-        if summary.is_active:
+        if summary.is_active and card.expires_at is not None:
             values = {
                 "data": summary.remaining_text,
                 "expiry": format_monaco_weekday_time(card.expires_at),

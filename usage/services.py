@@ -8,8 +8,10 @@ import hashlib
 import hmac
 import io
 from dataclasses import dataclass, field
+from typing import IO, Any
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -60,11 +62,11 @@ def claim_code_normalise(code: str) -> str:
 def claim_code_hash(code: str) -> str:
     """HMAC-SHA256 keyed by SECRET_KEY: a leaked table of hashes cannot be reversed offline."""
     return hmac.new(
-        settings.SECRET_KEY.encode(), claim_code_normalise(code).encode(), hashlib.sha256
+        str(settings.SECRET_KEY).encode(), claim_code_normalise(code).encode(), hashlib.sha256
     ).hexdigest()
 
 
-def card_claim(*, user, iccid: str, claim_code: str) -> Card:
+def card_claim(*, user: AbstractBaseUser, iccid: str, claim_code: str) -> Card:
     """Gives `user` the card printed with this ICCID and claim code.
 
     Refused with the same CardClaimRefused for an unknown ICCID, a wrong code, a card without a code
@@ -85,8 +87,8 @@ def card_claim(*, user, iccid: str, claim_code: str) -> Card:
         )
         if not matches:
             card = None
-        elif card.owner_id is None:
-            card.owner = user
+        elif card is not None and card.owner_id is None:
+            card.owner_id = user.pk
             card.allocated_at = card.allocated_at or now
             card.save(update_fields=["owner", "allocated_at"])
     if card is None:
@@ -94,13 +96,13 @@ def card_claim(*, user, iccid: str, claim_code: str) -> Card:
     return card
 
 
-def cards_release(*, owner) -> int:
+def cards_release(*, owner: AbstractBaseUser) -> int:
     """The owner deletes their account: their cards are released from it (each keeps its ledger).
     Returns how many were released."""
-    return Card.objects.filter(owner=owner).update(owner=None, label="")
+    return Card.objects.filter(owner_id=owner.pk).update(owner=None, label="")
 
 
-def esim_allocate(*, user) -> Card:
+def esim_allocate(*, user: AbstractBaseUser) -> Card:
     """Takes a free eSIM profile from the inventory for `user` (who is buying a plan without a card).
 
     SKIP LOCKED lets concurrent buyers take different profiles instead of queueing on the same row.
@@ -117,7 +119,7 @@ def esim_allocate(*, user) -> Card:
         )
         if card is None:
             raise EsimOutOfStock()
-        card.owner = user
+        card.owner_id = user.pk
         card.allocated_at = timezone.now()
         card.save(update_fields=["owner", "allocated_at"])
     return card
@@ -143,7 +145,7 @@ class InventoryImportResult:
         return not self.errors
 
 
-def _inventory_rows(file) -> tuple[list[tuple[int, dict]], list[tuple[int, str]]]:
+def _inventory_rows(file: IO[Any]) -> tuple[list[tuple[int, dict]], list[tuple[int, str]]]:
     raw = file.read()
     if isinstance(raw, bytes):
         try:
@@ -162,7 +164,7 @@ def _inventory_rows(file) -> tuple[list[tuple[int, dict]], list[tuple[int, str]]
             )
         ]
     reader.fieldnames = headers
-    rows = []
+    rows: list[tuple[int, dict]] = []
     for row in reader:
         if len(rows) >= INVENTORY_MAX_ROWS:
             return [], [
@@ -176,7 +178,7 @@ def _inventory_rows(file) -> tuple[list[tuple[int, dict]], list[tuple[int, str]]
     return rows, []
 
 
-def esim_inventory_import(*, file) -> InventoryImportResult:
+def esim_inventory_import(*, file: IO[Any]) -> InventoryImportResult:
     """Imports eSIM profiles from a CSV (iccid, activation_code, claim_code): all rows or none.
 
     Every row is checked first and every problem is reported with its line number; only a file
@@ -217,17 +219,15 @@ def esim_inventory_import(*, file) -> InventoryImportResult:
             )
         else:
             seen[iccid] = line
-        if (
-            activation_code_parse(row["activation_code"]) is None
-            or not activation_code_parse(row["activation_code"])[1]
-        ):
+        parsed = activation_code_parse(row["activation_code"])
+        if parsed is None or not parsed[1]:
             result.errors.append(
                 (line, _("The activation code must look like LPA:1$smdp.example.com$MATCHING-ID."))
             )
         if len(claim_code_normalise(row["claim_code"])) < 6:
             result.errors.append((line, _("The claim code must have at least 6 letters or digits.")))
 
-    existing = set()
+    existing: set[str] = set()
     iccids = list(seen)
     for start in range(0, len(iccids), 1000):
         existing.update(

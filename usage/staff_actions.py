@@ -1,14 +1,17 @@
 """Staff actions on cards from the admin: each locks the card, makes one ledger change and writes
 the audit trail in the same transaction. Admin views never call the ledger directly."""
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from audit.services import StaffActionError, audit_record, object_snapshot, staff_action_refuse_own_account
 from usage import ledger
-from usage.models import Card, ProvisioningEvent
+from usage.models import Card, LedgerEntry, ProvisioningEvent
 from usage.provisioning import ProvisioningRequeueRefused, provisioning_event_requeue
 
 CARD_FIELDS = ["data_remaining", "expires_at", "suspended_at", "period_allowance"]
@@ -18,7 +21,15 @@ def _locked_card(card: Card) -> Card:
     return Card.objects.select_for_update().get(pk=card.pk)
 
 
-def _staff_card_change(*, actor, card: Card, action: str, reason: str, change, **arguments) -> Card:
+def _staff_card_change(
+    *,
+    actor: AbstractBaseUser,
+    card: Card,
+    action: str,
+    reason: str,
+    change: Callable[..., LedgerEntry],
+    **arguments: Any,
+) -> Card:
     """Lock the card, make one ledger change through `change`, and audit it with before/after."""
     staff_action_refuse_own_account(actor=actor, customer_id=card.owner_id)
     now = timezone.now()
@@ -41,7 +52,7 @@ def _staff_card_change(*, actor, card: Card, action: str, reason: str, change, *
 
 @transaction.atomic
 def staff_card_adjust(
-    *, actor, card: Card, data_delta: int, expires_at: datetime | None, reason: str
+    *, actor: AbstractBaseUser, card: Card, data_delta: int, expires_at: datetime | None, reason: str
 ) -> Card:
     return _staff_card_change(
         actor=actor,
@@ -55,14 +66,14 @@ def staff_card_adjust(
 
 
 @transaction.atomic
-def staff_card_suspend(*, actor, card: Card, reason: str) -> Card:
+def staff_card_suspend(*, actor: AbstractBaseUser, card: Card, reason: str) -> Card:
     return _staff_card_change(
         actor=actor, card=card, action="card_suspend", reason=reason, change=ledger.card_suspend
     )
 
 
 @transaction.atomic
-def staff_card_resume(*, actor, card: Card, reason: str) -> Card:
+def staff_card_resume(*, actor: AbstractBaseUser, card: Card, reason: str) -> Card:
     return _staff_card_change(
         actor=actor, card=card, action="card_resume", reason=reason, change=ledger.card_resume
     )
@@ -72,7 +83,9 @@ EVENT_FIELDS = ["state", "attempts", "last_error", "next_attempt_at", "sent_at"]
 
 
 @transaction.atomic
-def staff_provisioning_event_resend(*, actor, event: ProvisioningEvent, reason: str) -> ProvisioningEvent:
+def staff_provisioning_event_resend(
+    *, actor: AbstractBaseUser, event: ProvisioningEvent, reason: str
+) -> ProvisioningEvent:
     """Send an event the carrier never acknowledged again (it failed for good, or was recorded
     before a carrier address was set), from a fresh backoff, and audit it."""
     event = ProvisioningEvent.objects.select_for_update().select_related("card").get(pk=event.pk)
