@@ -17,7 +17,7 @@ from django.utils.functional import Promise, lazy
 
 def in_page_language(render: Callable[[], str]) -> Promise:
     """A message text made again in whatever language is active when it is shown."""
-    return lazy(render, str)()
+    return lazy(render, str)()  # type: ignore[return-value]  # lazy() returns a Promise at run time
 
 
 class MessageInEveryLanguage(dict):
