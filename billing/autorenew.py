@@ -4,6 +4,7 @@ payment with the card or PayPal account saved at Checkout. A failure notifies on
 
 import logging
 from datetime import datetime, timedelta
+from typing import cast
 
 import stripe
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from billing import services, stripe_client
 from billing.models import AutoRenewal, Order
 from billing.renew_links import renew_link_url_for_notice
@@ -66,7 +68,7 @@ def auto_renewal_consent_text(*, plan: Plan, on_runout: bool = False) -> str:
 def auto_renewal_set(
     *,
     card: Card,
-    user,
+    user: User,
     plan: Plan | None,
     enabled: bool,
     consent_text: str,
@@ -88,7 +90,7 @@ def auto_renewal_set(
             auto_renewal = AutoRenewal(card=card, user=user, plan=plan)
         auto_renewal.user = user
         auto_renewal.enabled = enabled
-        if enabled:
+        if enabled and plan is not None:
             auto_renewal.plan = plan
             auto_renewal.on_runout = on_runout
             auto_renewal.consent_text = consent_text
@@ -208,7 +210,10 @@ def auto_renewal_attempt(*, auto_renewal_id: int, now: datetime) -> Order | None
         )
     except stripe.CardError as error:
         _remember_intent(
-            order, stripe_client.object_id(((error.json_body or {}).get("error") or {}).get("payment_intent"))
+            order,
+            stripe_client.object_id(
+                ((cast(dict, error.json_body) or {}).get("error") or {}).get("payment_intent")
+            ),
         )
         state = State.AUTHENTICATION_REQUIRED if error.code == "authentication_required" else State.DECLINED
         auto_renewal_payment_failed(
@@ -265,7 +270,9 @@ def auto_renewal_payment_failed(*, order_id: int, state: str, reason: str, now: 
     """Close the order, give back the credit, tell the customer how to pay; the next trigger is next period."""
     order = services.order_close(order_id=order_id, to=Order.Status.FAILED, now=now, reason=reason)
     auto_renewal = (
-        AutoRenewal.objects.filter(card_id=order.card_id).select_related("card", "plan", "user").first()
+        AutoRenewal.objects.filter(card_id=cast(int, order.card_id))
+        .select_related("card", "plan", "user")
+        .first()
     )
     if auto_renewal is not None:
         _record(auto_renewal, state=state, order=order, now=now)

@@ -20,10 +20,11 @@ Rules (written down in the invoices note for DOMAIN.md):
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, QuerySet, Sum
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -111,7 +112,7 @@ def _next_number(*, kind: str, issued_at: datetime) -> tuple[int, int, str]:
     )
     DocumentSequence.objects.filter(kind=kind, year=year).update(last_number=F("last_number") + 1)
     sequence = DocumentSequence.objects.get(kind=kind, year=year).last_number
-    return year, sequence, f"{SERIES_PREFIX[kind]}-{year}-{sequence:06d}"
+    return year, sequence, f"{SERIES_PREFIX[Invoice.Kind(kind)]}-{year}-{sequence:06d}"
 
 
 def invoice_description(order: Order, language: str) -> str:
@@ -160,7 +161,7 @@ def invoice_issue(*, order: Order, buyer: Buyer, language: str, now: datetime) -
             buyer_email=buyer.email,
             description=invoice_description(order, language)[:300],
             quantity=1,
-            supplied_at=order.paid_at,
+            supplied_at=cast(datetime, order.paid_at),  # only a paid order is invoiced
             payment_method=order.payment_method_type,
             paid_at=order.paid_at,
             currency=order.currency,
@@ -176,7 +177,7 @@ def invoice_issue(*, order: Order, buyer: Buyer, language: str, now: datetime) -
     return invoice
 
 
-def refunds_to_credit(*, order: Order):
+def refunds_to_credit(*, order: Order) -> QuerySet[Refund]:
     """Refunds of this order that count and have no credit note yet, oldest first."""
     return Refund.objects.filter(
         order=order, status=Refund.Status.SUCCEEDED, credit_note__isnull=True

@@ -4,6 +4,7 @@ time, late or twice."""
 
 import logging
 from datetime import datetime, timedelta
+from typing import cast
 
 import stripe
 from django.conf import settings
@@ -65,8 +66,9 @@ def checkouts_stale_check(*, now: datetime) -> tuple[int, int]:
         flagged_at__isnull=True,
     ).order_by("checkout_started_at")[:500]
     for order in stale:
-        if order.stripe_checkout_session_id.startswith("cs_demo_"):
-            if order.checkout_started_at < now - DEMO_CHECKOUT_LIFETIME:
+        # The query above: both are set.
+        if cast(str, order.stripe_checkout_session_id).startswith("cs_demo_"):
+            if cast(datetime, order.checkout_started_at) < now - DEMO_CHECKOUT_LIFETIME:
                 demo_event_deliver(order=order, event_type="checkout.session.expired", now=now)
                 expired_demo += 1
             continue

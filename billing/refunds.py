@@ -22,12 +22,15 @@ all call them at once, in any order, as often as Stripe repeats itself.
 
 import logging
 from datetime import datetime, timedelta
+from typing import cast
 
 import stripe
 from django.db import transaction
 from django.db.models import Sum
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from billing import stripe_client
 from billing.errors import BillingError
 from billing.invoicing import credit_note_issue
@@ -57,7 +60,7 @@ REFUNDABLE_STATUSES = (Status.PAID, Status.FULFILLED, Status.PARTIALLY_REFUNDED,
 class RefundRefused(BillingError):
     """Refused; `refund` is the refund written down before Stripe refused it (or did not answer)."""
 
-    def __init__(self, message, *, refund: Refund | None = None):
+    def __init__(self, message: str | Promise, *, refund: Refund | None = None) -> None:
         super().__init__(message)
         self.refund = refund
 
@@ -132,7 +135,8 @@ def refund_status_apply(*, refund_id: int, status: str, now: datetime, failure_r
         order = _lock(refund.order_id)
         refund = Refund.objects.select_for_update().get(pk=refund_id)
         current = refund.status
-        if status == current or _PROGRESS[status] < _PROGRESS[current] or _PROGRESS[current] == 3:
+        progress, known = _PROGRESS[RefundStatus(status)], _PROGRESS[RefundStatus(current)]
+        if status == current or progress < known or known == 3:
             return refund  # a repeat, a report older than what we know, or already settled for good
         refund.status = status
         fields = ["status"]
@@ -169,7 +173,7 @@ def _refund_take_effect(*, order: Order, refund: Refund, now: datetime) -> None:
     order.save(update_fields=["refunded_amount_cents"])
     if refund.destination == Refund.Destination.WALLET and order.customer_id:
         wallet_move(
-            user=order.customer,
+            user=cast(User, order.customer),  # customer_id checked above
             amount_cents=refund.amount_cents,
             kind=WalletEntry.Kind.REFUND,
             now=now,
@@ -196,7 +200,7 @@ def _reverse_share(*, order: Order, refund: Refund, before: int, after: int, now
     seconds = order.plan_duration_seconds * after // paid - order.plan_duration_seconds * before // paid
     if data <= 0 and seconds <= 0:
         return
-    card = Card.objects.select_for_update().get(pk=order.card_id)
+    card = Card.objects.select_for_update().get(pk=cast(int, order.card_id))
     entry = card_reverse_topup(
         card=card,
         order_id=order.pk,
@@ -245,7 +249,7 @@ def refund_request(
     order_id: int,
     amount_cents: int,
     destination: str,
-    staff_user,
+    staff_user: User | None,
     reason: str,
     now: datetime,
 ) -> Refund:
@@ -319,7 +323,7 @@ def order_refund(
     order: Order,
     amount_cents: int,
     destination: str,
-    staff_user,
+    staff_user: User | None,
     reason: str,
     now: datetime,
 ) -> Refund:

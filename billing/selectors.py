@@ -3,12 +3,14 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from billing.models import AutoRenewal, Order, Wallet, WalletEntry
 from plans.models import Plan, Promotion
 from portal.lib.display import format_monaco_datetime
@@ -43,14 +45,14 @@ class PromotionInvalid(Exception):
     """A promo code that cannot be used; the message says why, for the customer."""
 
 
-def wallet_balance_cents(*, user) -> int:
+def wallet_balance_cents(*, user: User | AnonymousUser | None) -> int:
     """Credit the customer can spend, in cents (0 when they never had any)."""
     if user is None or not user.is_authenticated:
         return 0
     return Wallet.objects.filter(user=user).values_list("balance_cents", flat=True).first() or 0
 
 
-def wallet_entries(*, user) -> QuerySet[WalletEntry]:
+def wallet_entries(*, user: User) -> QuerySet[WalletEntry]:
     return (
         WalletEntry.objects.filter(wallet__user=user)
         .select_related("order", "refund")
@@ -58,7 +60,7 @@ def wallet_entries(*, user) -> QuerySet[WalletEntry]:
     )
 
 
-def promotion_redemptions_count(*, promotion: Promotion, user=None) -> int:
+def promotion_redemptions_count(*, promotion: Promotion, user: User | None = None) -> int:
     """Orders holding the code: paid ones and pending ones (which may still be paid)."""
     orders = Order.objects.filter(promotion=promotion).exclude(status__in=UNPAID_CLOSED_STATUSES)
     if user is not None:
@@ -66,7 +68,7 @@ def promotion_redemptions_count(*, promotion: Promotion, user=None) -> int:
     return orders.count()
 
 
-def promotion_find(*, code: str, plan: Plan, user, now: datetime, lock: bool = False) -> Promotion:
+def promotion_find(*, code: str, plan: Plan, user: User, now: datetime, lock: bool = False) -> Promotion:
     """The promotion for `code`, if this customer may use it on this plan now; else PromotionInvalid.
 
     With lock=True (inside a transaction) the promotion row stays locked, so the counts hold until commit.
@@ -140,7 +142,13 @@ class Quote:
 
 
 def order_quote(
-    *, user, plan: Plan, card: Card | None, promotion: Promotion | None, apply_wallet: bool, now: datetime
+    *,
+    user: User,
+    plan: Plan,
+    card: Card | None,
+    promotion: Promotion | None,
+    apply_wallet: bool,
+    now: datetime,
 ) -> Quote:
     discount = promotion_discount_cents(promotion=promotion, price_cents=plan.price_cents)
     bonus = promotion.bonus_bytes if promotion else 0
@@ -171,26 +179,28 @@ def plan_for_sale(*, code: str) -> Plan | None:
     return Plan.objects.filter(code=code, is_active=True).first()
 
 
-def card_for_user_or_404(*, user, card_id) -> Card:
+def card_for_user_or_404(*, user: User | AnonymousUser, card_id: int | str) -> Card:
     try:
-        return Card.objects.get(pk=int(card_id), owner=user)
+        return Card.objects.get(pk=int(card_id), owner_id=user.pk)
     except (Card.DoesNotExist, TypeError, ValueError):
         raise Http404("No such card.") from None
 
 
-def order_for_user_or_404(*, user, number: str) -> Order:
+def order_for_user_or_404(*, user: User | AnonymousUser, number: str) -> Order:
+    if not user.is_authenticated:
+        raise Http404("No such order.")
     order = (
         Order.objects.select_related("card", "plan")
         .prefetch_related("refunds")
-        .filter(number=number, customer=user)
+        .filter(number=number, customer_id=user.pk)
         .first()
     )
-    if order is None or not user.is_authenticated:
+    if order is None:
         raise Http404("No such order.")
     return order
 
 
-def orders_for_user(*, user) -> QuerySet[Order]:
+def orders_for_user(*, user: User) -> QuerySet[Order]:
     return (
         Order.objects.filter(customer=user)
         .select_related("card")

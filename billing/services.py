@@ -8,6 +8,7 @@ new state and do nothing.
 import logging
 from datetime import datetime
 from functools import partial
+from typing import cast
 
 import stripe
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from billing import stripe_client
 from billing.errors import BillingError
 from billing.models import (
@@ -158,7 +160,7 @@ def order_status_settle(*, order: Order, now: datetime) -> Order:
 
 def order_create(
     *,
-    user,
+    user: User,
     plan: Plan,
     card: Card | None,
     now: datetime,
@@ -247,7 +249,7 @@ def order_create(
     return order
 
 
-def stripe_customers_of(*, user) -> set[str]:
+def stripe_customers_of(*, user: User) -> set[str]:
     """Every Stripe customer created for this user (orders and auto-renewals name them)."""
     from_orders = Order.objects.filter(customer=user).exclude(stripe_customer_id="")
     from_renewals = AutoRenewal.objects.filter(user=user).exclude(stripe_customer_id="")
@@ -256,7 +258,7 @@ def stripe_customers_of(*, user) -> set[str]:
     )
 
 
-def customer_data_erase(*, user) -> None:
+def customer_data_erase(*, user: User) -> None:
     """The customer deletes their account: billing keeps its records and forgets the person.
 
     Orders stay (finance must keep them) without their copy of the email and phone; auto-renewals
@@ -273,7 +275,7 @@ def customer_data_erase(*, user) -> None:
     Order.objects.filter(customer=user).update(customer_email="", customer_phone="")
 
 
-def _stripe_customer_for(*, user, order: Order) -> str:
+def _stripe_customer_for(*, user: User, order: Order) -> str:
     known = (
         Order.objects.filter(customer=user)
         .exclude(stripe_customer_id="")
@@ -307,7 +309,7 @@ def checkout_start(
         return order.checkout_url
     try:
         if not order.stripe_customer_id and order.customer_id and order.renew_link_id is None:
-            order.stripe_customer_id = _stripe_customer_for(user=order.customer, order=order)
+            order.stripe_customer_id = _stripe_customer_for(user=cast(User, order.customer), order=order)
             # Kept even if the session below fails: the next order reuses this customer.
             order.save(update_fields=["stripe_customer_id"])
         session = stripe_client.checkout_session_create(
@@ -450,7 +452,9 @@ def _order_for_session(session: dict) -> Order:
     order = Order.objects.filter(stripe_checkout_session_id=session["id"]).first()
     if order is None:
         reference = session.get("client_reference_id") or (session.get("metadata") or {}).get("order_id")
-        order = Order.objects.filter(pk=int(reference)).first() if str(reference or "").isdigit() else None
+        order = (
+            Order.objects.filter(pk=int(str(reference))).first() if str(reference or "").isdigit() else None
+        )
         if order is not None and order.stripe_checkout_session_id not in (None, session["id"]):
             order = None  # a session this order abandoned: its own session decides
     if order is None:
@@ -512,15 +516,15 @@ def order_fulfil(*, order_id: int, now: datetime) -> Order:
                     reason=Order.FlagReason.FULFILMENT,
                 )
                 return order
-            order.card = esim_allocate(user=order.customer)
+            order.card = esim_allocate(user=cast(User, order.customer))  # customer_id checked above
             order.save(update_fields=["card"])
-        card = Card.objects.select_for_update().get(pk=order.card_id)
+        card = Card.objects.select_for_update().get(pk=cast(int, order.card_id))
         try:
             card_topup(
                 card=card,
                 allowance_bytes=order.total_bytes,
                 duration=order.duration,
-                start=order.paid_at,
+                start=cast(datetime, order.paid_at),  # a paid order has its time of payment
                 order_id=order.pk,
                 now=now,
             )
@@ -607,8 +611,9 @@ def order_payment_details_fetch(*, order_id: int, now: datetime) -> Order:
     if order.stripe_charge_id and order.payment_method_type and not order.save_payment_method:
         return order  # fetched already (the renewal asks before it confirms; this task may follow)
     intent = stripe_client.payment_intent_retrieve(order.stripe_payment_intent_id).to_dict()
-    charge = intent.get("latest_charge") if isinstance(intent.get("latest_charge"), dict) else {}
-    method = intent.get("payment_method") if isinstance(intent.get("payment_method"), dict) else {}
+    latest_charge, payment_method = intent.get("latest_charge"), intent.get("payment_method")
+    charge: dict = latest_charge if isinstance(latest_charge, dict) else {}
+    method: dict = payment_method if isinstance(payment_method, dict) else {}
     details = charge.get("payment_method_details") or {}
     method_type = details.get("type") or method.get("type") or ""
     wallet_type = ((details.get("card") or {}).get("wallet") or {}).get("type")
@@ -634,7 +639,13 @@ def order_payment_details_fetch(*, order_id: int, now: datetime) -> Order:
             and customer_id
             and stripe_client.object_id(method.get("customer")) == customer_id
         )
-        if order.save_payment_method and saved and method.get("type") in ("card", "paypal") and order.card_id:
+        if (
+            order.save_payment_method
+            and saved
+            and customer_id
+            and method.get("type") in ("card", "paypal")
+            and order.card_id
+        ):
             from billing.autorenew import auto_renewal_save_method  # autorenew imports this module
 
             auto_renewal_save_method(

@@ -3,15 +3,19 @@ calls billing's service and writes the audit trail in the same transaction — e
 which never holds a lock while Stripe answers (see staff_order_refund). Admin views never call
 the services directly."""
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from audit.services import StaffActionError, audit_record, object_snapshot, staff_action_refuse_own_account
 from billing import refunds
 from billing import services as billing_services
 from billing.documents import DocumentNotSent, document_email_send
-from billing.models import Invoice, Order, Wallet
+from billing.models import Invoice, Order, Refund, Wallet, WalletEntry, WebhookEvent
 from billing.services import BillingError, renewal_confirmation_send
 from billing.wallet import wallet_credit_goodwill
 from billing.webhooks import webhook_event_rerun
@@ -21,16 +25,19 @@ from usage import ledger
 
 ORDER_FIELDS = ["status", "refunded_amount_cents", "fulfilled_at", "flagged_at", "last_error"]
 EVENT_FIELDS = ["processed_at", "attempts", "error"]
+T = TypeVar("T")
 
 
-def _billing_call(function, **kwargs):
+def _billing_call(function: Callable[..., T], **kwargs: Any) -> T:
     try:
         return function(**kwargs)
     except (BillingError, NoticeError, ledger.LedgerError) as error:
         raise StaffActionError(str(error)) from error
 
 
-def staff_order_refund(*, actor, order, amount_cents: int, destination: str, reason: str):
+def staff_order_refund(
+    *, actor: User, order: Order, amount_cents: int, destination: str, reason: str
+) -> Refund:
     """No lock is held while Stripe answers: the refund is written down, sent and its answer
     recorded in short transactions of their own (billing.refunds.order_refund); the audit trail
     then records what was asked and how it stands, even when Stripe refused or did not answer."""
@@ -78,14 +85,14 @@ def staff_order_refund(*, actor, order, amount_cents: int, destination: str, rea
 
 
 @transaction.atomic
-def staff_order_resend_confirmation(*, actor, order, reason: str) -> list:
+def staff_order_resend_confirmation(*, actor: User, order: Order, reason: str) -> list:
     """The confirmation notices already sent for this order go out again, on the same channels."""
     staff_action_refuse_own_account(actor=actor, customer_id=order.customer_id)
     if order.status not in ("fulfilled", "partially_refunded") or order.card_id is None:
         raise StaffActionError(_("Only a renewed order has a confirmation to resend."))
     notices = list(
         Notification.objects.filter(
-            user_id=order.customer_id,
+            user_id=order.customer_id,  # type: ignore[misc]  # None: the customer deleted the account
             kind="renewal_confirmation",
             dedupe_key__startswith=f"renewal_confirmation:order:{order.pk}:",
         ).exclude(status=Notification.Status.PENDING)
@@ -111,7 +118,7 @@ def staff_order_resend_confirmation(*, actor, order, reason: str) -> list:
     return notices
 
 
-def staff_order_retry_fulfilment(*, actor, order, reason: str):
+def staff_order_retry_fulfilment(*, actor: User, order: Order, reason: str) -> Order:
     """Runs the fulfilment now (the same service the worker runs), so staff see the outcome at once."""
     staff_action_refuse_own_account(actor=actor, customer_id=order.customer_id)
     before = object_snapshot(order, ORDER_FIELDS)
@@ -135,7 +142,7 @@ def staff_order_retry_fulfilment(*, actor, order, reason: str):
 
 
 @transaction.atomic
-def staff_wallet_credit(*, actor, user, amount_cents: int, reason: str):
+def staff_wallet_credit(*, actor: User, user: User, amount_cents: int, reason: str) -> WalletEntry:
     staff_action_refuse_own_account(actor=actor, customer_id=user.pk)
     wallet = Wallet.objects.filter(user=user).first()
     before = {"balance_cents": wallet.balance_cents if wallet else 0}
@@ -159,7 +166,7 @@ def staff_wallet_credit(*, actor, user, amount_cents: int, reason: str):
     return entry
 
 
-def staff_webhook_rerun(*, actor, event, reason: str):
+def staff_webhook_rerun(*, actor: User, event: WebhookEvent, reason: str) -> WebhookEvent:
     """Hands a stored event to its handler again. Handlers are idempotent (an order already
     fulfilled or refunded is left as it is), so re-running a processed event is safe."""
     before = object_snapshot(event, EVENT_FIELDS)
@@ -188,7 +195,7 @@ def staff_webhook_rerun(*, actor, event, reason: str):
 
 
 @transaction.atomic
-def staff_invoice_resend(*, actor, document: Invoice, reason: str) -> Notification:
+def staff_invoice_resend(*, actor: User, document: Invoice, reason: str) -> Notification:
     """Email an invoice or credit note to the customer again; the document itself never changes."""
     staff_action_refuse_own_account(actor=actor, customer_id=document.order.customer_id)
     try:

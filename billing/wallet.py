@@ -2,6 +2,7 @@
 never goes below zero. Reads are in billing.selectors (wallet_balance_cents, wallet_entries)."""
 
 from datetime import datetime
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -11,12 +12,13 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from billing.errors import WalletError
 from billing.models import Order, Refund, Wallet, WalletEntry
 from portal.lib.display import format_money as money_format
 
 
-def wallet_locked(*, user) -> Wallet:
+def wallet_locked(*, user: User) -> Wallet:
     """The customer's wallet row, created if needed, locked until the transaction ends."""
     Wallet.objects.get_or_create(user=user)
     return Wallet.objects.select_for_update().get(user=user)
@@ -24,13 +26,13 @@ def wallet_locked(*, user) -> Wallet:
 
 def wallet_move(
     *,
-    user,
+    user: User,
     amount_cents: int,
     kind: str,
     now: datetime,
     order: Order | None = None,
     refund: Refund | None = None,
-    staff_user=None,
+    staff_user: User | None = None,
     reason: str = "",
 ) -> WalletEntry:
     """One signed movement of credit, written as an entry; the balance never goes below zero."""
@@ -57,7 +59,7 @@ def wallet_move(
         )
 
 
-def goodwill_given_today_cents(*, staff_user, now: datetime) -> int:
+def goodwill_given_today_cents(*, staff_user: User, now: datetime) -> int:
     """Goodwill this staff member has credited since midnight, Monaco time."""
     local = timezone.localtime(now, ZoneInfo(settings.DISPLAY_TIME_ZONE))
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -67,7 +69,7 @@ def goodwill_given_today_cents(*, staff_user, now: datetime) -> int:
     return given or 0
 
 
-def _goodwill_within_caps(*, staff_user, amount_cents: int, now: datetime) -> None:
+def _goodwill_within_caps(*, staff_user: User, amount_cents: int, now: datetime) -> None:
     """A support agent gives at most GOODWILL_MAX_CREDIT_CENTS per credit and
     GOODWILL_DAILY_CAP_CENTS a day; more needs an administrator (a superuser), who makes the credit."""
     if staff_user is None or staff_user.is_superuser:
@@ -96,7 +98,9 @@ def _goodwill_within_caps(*, staff_user, amount_cents: int, now: datetime) -> No
         )
 
 
-def wallet_credit_goodwill(*, user, amount_cents: int, staff_user, reason: str, now: datetime) -> WalletEntry:
+def wallet_credit_goodwill(
+    *, user: User, amount_cents: int, staff_user: User, reason: str, now: datetime
+) -> WalletEntry:
     if amount_cents <= 0:
         raise WalletError(_("Goodwill credit must be a positive amount."))
     if not reason.strip():
@@ -121,7 +125,7 @@ def wallet_return_for_order(*, order: Order, now: datetime) -> None:
         if WalletEntry.objects.filter(order=order, kind=WalletEntry.Kind.ORDER_RETURN).exists():
             return
         wallet_move(
-            user=order.customer,
+            user=cast(User, order.customer),  # customer_id checked above
             amount_cents=order.wallet_applied_cents,
             kind=WalletEntry.Kind.ORDER_RETURN,
             now=now,

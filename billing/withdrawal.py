@@ -31,6 +31,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
+from typing import cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -40,6 +41,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from billing.errors import BillingError
 from billing.models import Order, Refund, StartNowRequest, Withdrawal
 from billing.presenters import order_plan_name
@@ -127,7 +129,8 @@ def _unused(*, order: Order, now: datetime) -> tuple[Fraction, Fraction, int, ti
     )
     data_left = max(min(topup.data_delta - data_reversed, card.data_remaining_at(now)), 0)
     # The top-up's own period: after the validity it was added to (renewed early), else from payment.
-    period_start = max(topup.expires_before or order.paid_at, order.paid_at)
+    paid_at = cast(datetime, order.paid_at)  # only a paid order can be withdrawn from
+    period_start = max(topup.expires_before or paid_at, paid_at)
     period_end = (
         min(topup.expires_after, card.expires_at) if topup.expires_after and card.expires_at else period_start
     )
@@ -195,7 +198,7 @@ def withdrawal_quote(*, order: Order, now: datetime) -> WithdrawalQuote:
 # --- Withdrawing ------------------------------------------------------------------------------
 
 
-def withdrawal_make(*, order: Order, user, now: datetime) -> Withdrawal:
+def withdrawal_make(*, order: Order, user: User, now: datetime) -> Withdrawal:
     """The customer confirmed: record the withdrawal, refund, acknowledge. Raises WithdrawalRefused.
 
     The withdrawal is written first, in its own short transaction (a double click finds it there);
