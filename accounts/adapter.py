@@ -232,7 +232,7 @@ class AccountAdapter(DefaultAccountAdapter):
         messages.error(self.request, message)
         raise ImmediateHttpResponse(HttpResponseRedirect(self.request.get_full_path()))
 
-    def _send_sms(self, phone: str, template: str, context: dict) -> bool:
+    def _send_sms(self, phone: str, template: str | None, context: dict) -> bool:
         """Send one authentication text within the budgets; False when nothing was sent.
 
         A refusal (number outside the SMS policy, budget spent) stops the flow before the code is

@@ -55,7 +55,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: list[str] = []  # type: ignore[misc]  # Django reads it from the class
 
     class Meta:
         verbose_name = _("user")
@@ -85,7 +85,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     def _session_hash(self, secret: str | None = None) -> str:
         if self.sessions_ended_at is None:
             # Django's own hash: sessions opened before this field existed stay valid.
-            return self._get_session_auth_hash(secret=secret)
+            return self._get_session_auth_hash(secret=secret)  # type: ignore[attr-defined]  # Django's, private
         value = f"{self.password}|{self.sessions_ended_at.isoformat()}"
         return salted_hmac(SESSION_HASH_SALT, value, secret=secret, algorithm="sha256").hexdigest()
 

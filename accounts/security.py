@@ -163,7 +163,7 @@ def _normalised(code: str) -> str:
 
 
 def _code_digest(code: str) -> str:
-    return hmac.new(settings.SECRET_KEY.encode(), _normalised(code).encode(), hashlib.sha256).hexdigest()
+    return hmac.new(str(settings.SECRET_KEY).encode(), _normalised(code).encode(), hashlib.sha256).hexdigest()
 
 
 def codes_equal(typed: str, expected: str) -> bool:

@@ -4,9 +4,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from audit.services import audit_record, object_snapshot
+from billing.models import Order
 from notices.services import notice_send
 from support.models import Ticket, TicketMessage
+from usage.models import Card
 
 
 class TicketClosedError(Exception):
@@ -22,7 +25,9 @@ TICKETS_PER_HOUR = 5
 
 
 @transaction.atomic
-def ticket_open(*, user, topic: str, body: str, card=None, order=None) -> Ticket:
+def ticket_open(
+    *, user: User, topic: str, body: str, card: Card | None = None, order: Order | None = None
+) -> Ticket:
     if card is not None and card.owner_id != user.pk:
         raise PermissionError("A ticket can only be about the customer's own card.")
     if order is not None and order.customer_id != user.pk:
@@ -41,7 +46,7 @@ def ticket_open(*, user, topic: str, body: str, card=None, order=None) -> Ticket
 
 
 @transaction.atomic
-def ticket_reply(*, ticket: Ticket, user, body: str) -> TicketMessage:
+def ticket_reply(*, ticket: Ticket, user: User, body: str) -> TicketMessage:
     """The traveller writes again: the ticket goes back to support (and reopens if closed)."""
     if ticket.user_id != user.pk:
         raise PermissionError("Only the ticket's customer can reply to it.")
@@ -52,7 +57,7 @@ def ticket_reply(*, ticket: Ticket, user, body: str) -> TicketMessage:
     return message
 
 
-def ticket_answer(*, ticket: Ticket, staff_user, body: str) -> TicketMessage:
+def ticket_answer(*, ticket: Ticket, staff_user: User, body: str) -> TicketMessage:
     """Support answers: the message joins the thread and reaches the traveller by email in their language."""
     if ticket.status == Ticket.Status.CLOSED:
         raise TicketClosedError(_("This ticket is closed; reopen it before answering."))

@@ -15,9 +15,10 @@ from django.utils import translation
 from django.utils.functional import Promise, lazy
 
 
-def in_page_language(render: Callable[[], str]) -> Promise:
-    """A message text made again in whatever language is active when it is shown."""
-    return lazy(render, str)()  # type: ignore[return-value]  # lazy() returns a Promise at run time
+def in_page_language(render: Callable[[], str]) -> str:
+    """A message text made again in whatever language is active when it is shown (a lazy str: a
+    Promise at run time, as django-stubs types `lazy(..., str)`)."""
+    return lazy(render, str)()
 
 
 class MessageInEveryLanguage(dict):
