@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.models import Invoice, Order, Refund, RevenueDay, Withdrawal
 from billing.selectors import PAID_STATUSES
-from portal.lib.money import vat_included, vat_included_sql
+from portal.lib.money import vat_included, vat_included_sql, vat_included_sql_text
 
 MONACO = ZoneInfo(getattr(settings, "DISPLAY_TIME_ZONE", "Europe/Monaco"))
 UTC = ZoneInfo("UTC")
@@ -430,11 +430,7 @@ def csv_copy_sql(export_filter: ExportFilter) -> tuple[str, tuple]:
     inner, params = _export_queryset(export_filter).query.sql_with_params()
     names = [name.replace("__", "_") for name in _FIELDS]
     gross = "(q.amount_charged_cents + q.wallet_applied_cents)::bigint"
-    # portal.lib.money.vat_included, symmetric around zero as it is.
-    vat = (
-        f"(CASE WHEN {gross} < 0 THEN -1 ELSE 1 END) * ((abs({gross}) * q.vat_rate_bp * 2"
-        f" + (10000 + q.vat_rate_bp)) / (2 * (10000 + q.vat_rate_bp)))"
-    )
+    vat = vat_included_sql_text(gross, "q.vat_rate_bp")
     status_words = " ".join(
         f"WHEN {_sql_text(code)} THEN {_sql_text(str(label))}" for code, label in Order.Status.choices
     )

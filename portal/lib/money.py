@@ -23,3 +23,12 @@ def vat_included(gross_cents: int, rate_bp: int) -> int:
 def vat_included_sql(gross: Expression | F, rate_bp: Expression | F) -> Expression:
     """`vat_included` as a database expression over non-negative bigint columns (same rounding)."""
     return (gross * rate_bp * 2 + (rate_bp + 10000)) / ((rate_bp + 10000) * 2)
+
+
+def vat_included_sql_text(gross: str, rate_bp: str) -> str:
+    """`vat_included` as SQL text over two SQL expressions (the PostgreSQL CSV export writes its
+    lines in one statement), symmetric around zero as it is."""
+    return (
+        f"(CASE WHEN {gross} < 0 THEN -1 ELSE 1 END) * ((abs({gross}) * {rate_bp} * 2"
+        f" + (10000 + {rate_bp})) / (2 * (10000 + {rate_bp})))"
+    )
