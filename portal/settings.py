@@ -6,6 +6,7 @@ DATABASE_URL, REDIS_URL and STRIPE_* switch it to PostgreSQL, Redis and Stripe.
 """
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -292,6 +293,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Cache (rate limits, heartbeats) ----------------------------------------------------------
 
 REDIS_URL = envstr("REDIS_URL")
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
