@@ -286,7 +286,7 @@ def receipt_pdf(order: Order, *, language: str) -> bytes:
                 (_("Order date"), format_monaco_datetime(order.created_at)),
                 (_("Paid on"), format_monaco_datetime(order.paid_at) if order.paid_at else "—"),
                 (_("Customer"), order.customer_email or phone_display(order.customer_phone) or "—"),
-                (_("Card"), order.card.iccid if order.card_id else _("New eSIM")),
+                (_("Card"), order.card.iccid if order.card else _("New eSIM")),
                 (_("Payment method"), payment_method_label(order.payment_method_type)),
                 (_("Status"), order.get_status_display()),
             ]

@@ -731,7 +731,8 @@ def revenue_report_from_orders(*, start: date, end: date) -> RevenueReport:
             count=Count("id"),
             gross=Sum(gross),
             vat=Sum(vat, output_field=BigIntegerField()),
-            refunds=Sum("refunded_amount_cents"),
+            # A values() row's key, not the Order.refunds relation the stubs see.
+            refunds=Sum("refunded_amount_cents"),  # type: ignore[no-redef]
         )
         .order_by("day", "plan_name", "payment_method_type", "currency")
     )

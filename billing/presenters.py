@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from django.conf import settings
 from django.urls import reverse
@@ -114,7 +115,7 @@ ACTIVE_NETWORK_STATES = (NetworkState.WAITING, NetworkState.SENDING)
 
 def topups_by_order(order_ids: list[int]) -> dict[int, LedgerEntry]:
     return {
-        entry.order_id: entry
+        cast(int, entry.order_id): entry  # the filter: top-ups of these orders
         for entry in LedgerEntry.objects.filter(kind=LedgerEntry.Kind.TOPUP, order_id__in=order_ids)
     }
 
@@ -185,7 +186,12 @@ def order_progress(
         ) % {"amount": format_money(refund.amount_cents, refund.currency)}
     elif order.status == Status.PAID:
         state, message = "renewing", _("Payment received. Renewing your card…")
-    elif order.status == Status.FULFILLED and with_steps and network.state == NetworkState.CONFIRMED:
+    elif (
+        order.status == Status.FULFILLED
+        and with_steps
+        and network is not None
+        and network.state == NetworkState.CONFIRMED
+    ):
         state = "done"
         message = _("Done, and confirmed by the network — valid until %(expiry)s, %(data)s available.") % {
             "expiry": expires_display,

@@ -8,6 +8,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import stripe
 from django.conf import settings
@@ -394,9 +395,9 @@ def webhook_payload_verify(*, payload: bytes, signature: str | None, secret: str
     if not (
         isinstance(event, dict)
         and isinstance(event.get("id"), str)
-        and 0 < len(event["id"]) <= WebhookEvent._meta.get_field("stripe_event_id").max_length
+        and 0 < len(event["id"]) <= cast(int, WebhookEvent._meta.get_field("stripe_event_id").max_length)
         and isinstance(event.get("type", ""), str)
-        and len(event.get("type", "")) <= WebhookEvent._meta.get_field("type").max_length
+        and len(event.get("type", "")) <= cast(int, WebhookEvent._meta.get_field("type").max_length)
     ):
         raise ValueError("Not a Stripe event.")
     # A lone surrogate ("\\ud800") or NUL parses but cannot be stored (UnicodeEncodeError is a
