@@ -142,7 +142,7 @@ class _BudgetedCodeMixin:
         if account is None or security.code_guessing_paused(request, account):
             raise get_adapter().validation_error("incorrect_code")
         try:
-            return super().clean_code()
+            return super().clean_code()  # type: ignore[misc]  # allauth's form, untyped
         except ValidationError:
             security.code_guess_failed(request, account)
             raise
@@ -180,7 +180,7 @@ class ResetPasswordForm(allauth_forms.ResetPasswordForm):
 
     def clean_email(self) -> str:
         if not self.cleaned_data.get("email"):
-            self.users = []
+            self.users: list = []
             return ""
         email = super().clean_email()
         self.users = [

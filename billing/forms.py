@@ -42,7 +42,7 @@ class AutoRenewalForm(forms.Form):
         ),
         required=False,
     )
-    plan = forms.ModelChoiceField(
+    plan: forms.ModelChoiceField = forms.ModelChoiceField(
         label=_("Plan"),
         queryset=Plan.objects.filter(is_active=True),
         to_field_name="code",

@@ -9,6 +9,7 @@ that have passed since.
 import math
 import random
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -60,13 +61,15 @@ class Command(BaseCommand):
 
 def _card_usage(card: Card, *, now: datetime, days: int, seed: int, pace: float | None) -> list[dict]:
     pace = pace if pace is not None else random.Random(f"{seed}:{card.iccid}").uniform(0.3, 0.9)
-    period_hours = max((card.expires_at - card.period_started_at).total_seconds() / 3600, 1)
+    # Only cards in a period are simulated (the command's query): both times are set.
+    expires_at, period_started_at = cast(datetime, card.expires_at), cast(datetime, card.period_started_at)
+    period_hours = max((expires_at - period_started_at).total_seconds() / 3600, 1)
     bytes_per_hour = pace * card.period_allowance / period_hours / MEAN_WEIGHT
     zone = monaco_zone()
-    hour = max(card.period_started_at, now - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+    hour = max(period_started_at, now - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
     records = []
     while hour + timedelta(hours=1) <= now:
-        if hour >= card.period_started_at:
+        if hour >= period_started_at:
             rng = random.Random(f"{seed}:{card.iccid}:{hour.isoformat()}")
             weight = HOURLY_WEIGHT[hour.astimezone(zone).hour]
             if rng.random() < min(0.95, 0.35 + weight / 2):  # idle hours happen, more so at night
