@@ -45,7 +45,7 @@ from accounts.models import User
 from billing.errors import BillingError
 from billing.models import Order, Refund, StartNowRequest, Withdrawal
 from billing.presenters import order_plan_name
-from billing.refunds import order_refund
+from billing.refunds import order_refund, order_refundable_cents
 from notices.services import notice_send
 from usage.models import Card, LedgerEntry
 
@@ -161,7 +161,7 @@ def withdrawal_refusal(*, order: Order, now: datetime) -> str | None:
         return _("This purchase cannot be withdrawn from online. Please contact support.")
     if now > deadline:
         return _("The %(days)d days to withdraw from this purchase are over.") % {"days": WITHDRAWAL_DAYS}
-    if order.paid_cents - order.refunded_amount_cents <= 0:
+    if order_refundable_cents(order=order) <= 0:
         return _("Nothing is left to refund on this purchase.")
     return None
 
@@ -173,7 +173,7 @@ def withdrawal_quote(*, order: Order, now: datetime) -> WithdrawalQuote:
         # nothing for what was provided (Art. 14(4)(a)): all of the price comes back.
         data_unused = time_unused = Fraction(1)
     share = min(data_unused, time_unused)
-    refund = min(_round_half_up(order.paid_cents * share), order.paid_cents - order.refunded_amount_cents)
+    refund = min(_round_half_up(order.paid_cents * share), order_refundable_cents(order=order))
     refund = max(refund, 0)
     to_method = 0
     if _paid_through_stripe(order):

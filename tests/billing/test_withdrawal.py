@@ -232,3 +232,18 @@ def test_support_sees_withdrawals_as_such_in_the_admin(admin_client, owner_clien
 
     assert bought.number in listing.content.decode()
     assert "Withdrawal" in order_page.content.decode()
+
+
+def test_a_refund_on_its_way_is_not_offered_again(bought, expired_card):
+    # Support refunded €10 to the card; Stripe has not confirmed it yet (it may still succeed).
+    Refund.objects.create(
+        order=bought,
+        amount_cents=1000,
+        currency="EUR",
+        destination=Refund.Destination.ORIGINAL_METHOD,
+        status=Refund.Status.PENDING,
+        created_at=timezone.now(),
+    )
+    StartNowRequest.objects.filter(order=bought).delete()
+
+    assert withdrawal_quote(order=bought, now=timezone.now()).refund_cents == 490
