@@ -516,10 +516,14 @@ def _copy_lines(rows: list[bytes]) -> bytes:
 
 def csv_copy_statement(export_filter: ExportFilter) -> str:
     """The COPY statement with its parameters bound (for the benchmark's psql baseline, too)."""
+    from psycopg import ClientCursor
+
     sql, params = csv_copy_sql(export_filter)
-    with connection.cursor() as cursor:
-        statement = cursor.mogrify(f"COPY ({sql}) TO STDOUT", params)
-    return statement.decode() if isinstance(statement, bytes) else statement
+    connection.ensure_connection()
+    # A client-side cursor binds the values into the text (COPY takes no server-side parameters),
+    # whichever cursor class the connection is configured with.
+    with ClientCursor(connection.connection) as cursor:
+        return cursor.mogrify(f"COPY ({sql}) TO STDOUT", params)
 
 
 def csv_copy_chunks(
