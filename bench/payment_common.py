@@ -163,14 +163,22 @@ def gunicorn_start(port: int, env: dict, *, workers: int, threads: int) -> subpr
     raise SystemExit("gunicorn did not answer in time")
 
 
-def worker_start(env: dict, *, concurrency: int, pool: str = "prefork") -> subprocess.Popen:
+def worker_start(
+    env: dict, *, concurrency: int, pool: str = "prefork", queues: str = "", name: str = ""
+) -> subprocess.Popen:
+    """A Celery worker; `queues` as its -Q (empty: every queue, renewals first, as the general worker)."""
+    from django.conf import settings
+
+    queues = queues or ",".join(queue.name for queue in settings.CELERY_TASK_QUEUES)
     command = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO"]
-    command += ["--pool", pool, "--concurrency", str(concurrency)]
+    command += ["--pool", pool, "--concurrency", str(concurrency), "-Q", queues]
+    command += ["-n", f"{name or 'bench'}-{time.monotonic_ns()}@%h"]
     command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     worker = subprocess.Popen(
         command,
         cwd=ROOT,
-        env={**env, "PYTHONUNBUFFERED": "1"},
+        # INFO: the worker's "ready." line goes through the portal's logging (LOG_LEVEL), and is awaited.
+        env={**env, "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "INFO"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -6,6 +6,7 @@ new state and do nothing.
 """
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
 from typing import cast
@@ -83,14 +84,17 @@ class FulfilmentNotReady(BillingError):
 # --- State -------------------------------------------------------------------------------------
 
 
-def order_transition(*, order: Order, to: str, now: datetime) -> Order:
-    """Move a (locked) order to `to` if DOMAIN.md allows it; anything else is refused and logged."""
+def order_transition(*, order: Order, to: str, now: datetime, save_also: Sequence[str] = ()) -> Order:
+    """Move a (locked) order to `to` if DOMAIN.md allows it; anything else is refused and logged.
+
+    `save_also`: fields the caller changed on the order, saved in the same UPDATE.
+    """
     current = order.status
     if to not in ORDER_TRANSITIONS.get(current, frozenset()):
         logger.warning("Order %s: refused transition %s -> %s", order.number or order.pk, current, to)
         raise OrderTransitionRefused(f"Order {order.number or order.pk} cannot go from {current} to {to}.")
     order.status = to
-    fields = ["status"]
+    fields = ["status", *save_also]
     if to == Status.PAID and order.paid_at is None:
         order.paid_at = now
         fields.append("paid_at")
@@ -100,7 +104,7 @@ def order_transition(*, order: Order, to: str, now: datetime) -> Order:
     elif to in UNPAID_CLOSED_STATUSES:
         order.closed_at = now
         fields.append("closed_at")
-    order.save(update_fields=fields)
+    order.save(update_fields=list(dict.fromkeys(fields)))
     logger.info("Order %s: %s -> %s", order.number or order.pk, current, to)
     return order
 
@@ -141,15 +145,19 @@ def order_settled_status(*, order: Order) -> str:
     return Status.FULFILLED if order.fulfilled_at is not None else Status.PAID
 
 
-def order_status_settle(*, order: Order, now: datetime) -> Order:
+def order_status_settle(*, order: Order, now: datetime, save_also: Sequence[str] = ()) -> Order:
     """Bring a (locked) paid order's status in line with its refunds and disputes, through the
     transition table; an order left paid and not renewed yet (a dispute won before the renewal)
-    is queued for renewal."""
+    is queued for renewal. `save_also`: fields the caller changed, saved in the same UPDATE."""
     if order.status not in PAID_STATUSES:
+        if save_also:
+            order.save(update_fields=list(save_also))
         return order
     target = order_settled_status(order=order)
     if target != order.status:
-        order_transition(order=order, to=target, now=now)
+        order_transition(order=order, to=target, now=now, save_also=save_also)
+    elif save_also:
+        order.save(update_fields=list(save_also))
     if order.fulfilled_at is None and order.status in (Status.PAID, Status.PARTIALLY_REFUNDED):
         _enqueue_fulfilment(order.pk)
     return order
@@ -373,8 +381,7 @@ def order_mark_paid(
             if payment_method_type and not order.payment_method_type:
                 order.payment_method_type = payment_method_type
                 fields.append("payment_method_type")
-            order.save(update_fields=fields)
-            order_transition(order=order, to=Status.PAID, now=now)
+            order_transition(order=order, to=Status.PAID, now=now, save_also=fields)
             if fulfil_in_background:
                 _enqueue_fulfilment(order.pk)
             if order.stripe_payment_intent_id and not settings.PAYMENTS_DEMO_MODE:
@@ -489,17 +496,22 @@ def _enqueue_waiting_events(order_id: int) -> None:
 # --- Fulfilment --------------------------------------------------------------------------------
 
 
-def order_fulfil(*, order_id: int, now: datetime) -> Order:
+def order_fulfil(*, order_id: int, now: datetime, paid_order: Order | None = None) -> Order:
     """DOMAIN.md "Renewal", exactly once per paid order however many callers race here.
 
     An order partly refunded before it was renewed is still renewed, and the refunded share
     taken back at once, as if the renewal had come first; one refunded in full or disputed is not.
+    `paid_order`: the order as the caller has just marked it paid (the webhook worker), which
+    spares reading it again to see whether Stripe must be asked for its payment method.
     """
     from billing.refunds import order_refunds_reverse_after_fulfilment  # refunds builds on this module
 
-    _payment_details_before_renewal(order_id=order_id, now=now)
+    _payment_details_before_renewal(order_id=order_id, now=now, paid_order=paid_order)
     with transaction.atomic():
-        order = _lock(order_id)
+        # The customer and the plan come with the order (for the confirmation); only the order is locked.
+        order = (
+            Order.objects.select_for_update(of=("self",)).select_related("customer", "plan").get(pk=order_id)
+        )
         if order.fulfilled_at is not None:
             return order
         if order.status == Status.PENDING:
@@ -531,27 +543,33 @@ def order_fulfil(*, order_id: int, now: datetime) -> Order:
         except TopupAlreadyApplied:
             logger.warning("Order %s: the ledger already had its top-up.", order.number)
         order.fulfilled_at = now
-        order.save(update_fields=["fulfilled_at"])
+        changed = ["fulfilled_at"]
         if order.refunded_amount_cents:
+            order.save(update_fields=changed)
+            changed = []
             order_refunds_reverse_after_fulfilment(order=order, now=now)
-        order_status_settle(order=order, now=now)
+            card.refresh_from_db()  # the reversal wrote through a card row of its own
         if order.last_error and order.flag_reason in (Order.FlagReason.STUCK, Order.FlagReason.FULFILMENT):
             order.last_error = ""
-            order.save(update_fields=["last_error"])
+            changed.append("last_error")
+        # One UPDATE for the renewal's fields and the status it leads to.
+        order_status_settle(order=order, now=now, save_also=changed)
         if order.origin == Order.Origin.AUTO_RENEWAL:
             AutoRenewal.objects.filter(card_id=card.pk).update(
                 last_attempt_state=AutoRenewal.AttemptState.SUCCEEDED, last_order=order, updated_at=now
             )
-        card.refresh_from_db()
         renewal_confirmation_send(order=order, card=card)
     logger.info("Order %s fulfilled: card %s valid until %s", order.number, card.pk, card.expires_at)
     return order
 
 
-def _payment_details_before_renewal(*, order_id: int, now: datetime) -> None:
+def _payment_details_before_renewal(*, order_id: int, now: datetime, paid_order: Order | None = None) -> None:
     """The confirmation names the method actually used, so ask Stripe for it before renewing (no
     lock held meanwhile). If Stripe does not answer, the renewal goes ahead without it."""
-    order = Order.objects.filter(pk=order_id, fulfilled_at__isnull=True).first()
+    if paid_order is not None and paid_order.pk == order_id:
+        order = paid_order if paid_order.fulfilled_at is None else None
+    else:
+        order = Order.objects.filter(pk=order_id, fulfilled_at__isnull=True).first()
     if order is None or order.payment_method_type or not order.stripe_payment_intent_id:
         return
     if settings.PAYMENTS_DEMO_MODE:

@@ -187,7 +187,7 @@ def _fulfil_here(order: Order) -> None:
     if order.status != Order.Status.PAID:
         return
     try:
-        services.order_fulfil(order_id=order.pk, now=timezone.now())
+        services.order_fulfil(order_id=order.pk, now=timezone.now(), paid_order=order)
     except Exception:
         logger.exception("Order %s: renewal in the webhook worker failed; queued for retry", order.number)
         from billing.tasks import order_fulfil_task  # tasks import this module

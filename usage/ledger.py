@@ -148,11 +148,12 @@ def card_topup(
         data_delta = allowance_bytes
         # Paid before expiry, applied after the sweep closed that period: the customer keeps the
         # data the sweep forfeited, as if the worker had run on time.
-        premature = LedgerEntry.objects.filter(
-            card=card, kind=Kind.EXPIRY_FORFEIT, expires_before=card.expires_at
-        ).first()
-        if premature is not None and card.expires_at <= now:
-            data_delta += -premature.data_delta
+        if card.expires_at <= now:
+            premature = LedgerEntry.objects.filter(
+                card=card, kind=Kind.EXPIRY_FORFEIT, expires_before=card.expires_at
+            ).first()
+            if premature is not None:
+                data_delta += -premature.data_delta
         expires_after = card.expires_at + duration
         card.period_allowance += data_delta
         if card.period_started_at is None:
