@@ -182,7 +182,7 @@ def parse_payment_to_renewal(output: str) -> list[Row]:
     header = find(r"^(\d+) webhooks at ([\d.]+)/s", output)
     missing = find(r"not renewed within .*?: (\d+)", output)
     p95 = number(latency.group(2)) / 1000
-    return [
+    rows = [
         Row(
             f"payment -> renewal, {header.group(1)} webhooks at {header.group(2)}/s",
             f"p50 {latency.group(1)} ms, p95 {latency.group(2)} ms, p99 {latency.group(3)} ms",
@@ -191,6 +191,50 @@ def parse_payment_to_renewal(output: str) -> list[Row]:
             "p95 < 1 s, none lost",
             verdict(p95 < 1 and missing.group(1) == "0"),
         )
+    ]
+    notices = re.search(r"^notices: (\d+) sent, (\d+) pending; all sent (.*?) \(target", output, re.M)
+    if notices:
+        rows.append(
+            Row(
+                "  confirmations drained",
+                f"{notices.group(1)} sent, {notices.group(3)}",
+                "",
+                "",
+                "<= 120 s after",
+                verdict(notices.group(2) == "0" and "NOT" not in notices.group(3)),
+            )
+        )
+    scaling = re.search(r"^scaling: (.*?) renewals/s with (.*?) processes = ([\d.]+)x", output, re.M)
+    if scaling:
+        rows.append(
+            Row(
+                f"  renewals/s with {scaling.group(2)} worker processes",
+                scaling.group(1),
+                "1 process",
+                f"{scaling.group(3)}x",
+                "rising",
+                verdict(number(scaling.group(3)) > 1),
+            )
+        )
+    return rows
+
+
+def parse_renewal_task(output: str) -> list[Row]:
+    columns = r"\s+" + NUMBER + r"\s+" + NUMBER + r"\s+" + NUMBER + r"\s+" + NUMBER
+    event = find(r"^renewal by Stripe event \(task\)" + columns, output)
+    paid = find(r"^renewal of a paid order \(task\)" + columns, output)
+    bare = find(r"^baseline: bare SQL of a renewal" + columns, output)
+    mean = number(event.group(1))
+    return [
+        Row(
+            "renewal task (Stripe event), in-process",
+            f"{mean:.1f} ms mean, {event.group(4)} queries",
+            f"bare SQL {bare.group(1)} ms, {bare.group(4)} queries",
+            f"{mean / number(bare.group(1)):.1f}x time",
+            "<= 15 ms mean",
+            verdict(mean <= 15),
+        ),
+        Row("  renewal of a paid order", f"{paid.group(1)} ms mean, {paid.group(4)} queries"),
     ]
 
 
@@ -277,8 +321,13 @@ BENCHMARKS = [
         ["--orders", "100000", "--users", "10000"],
         parse_finance_revenue,
     ),
+    Benchmark("renewal_task", "renewal_task.py", [], ["--orders", "100"], parse_renewal_task),
     Benchmark(
-        "payment_to_renewal", "payment_to_renewal.py", [], ["--seconds", "15"], parse_payment_to_renewal
+        "payment_to_renewal",
+        "payment_to_renewal.py",
+        [],
+        ["--seconds", "15", "--capacity", "300"],
+        parse_payment_to_renewal,
     ),
     Benchmark("webhook_endpoint", "webhook_endpoint.py", [], ["--seconds", "5"], parse_webhook_endpoint),
     Benchmark("admin_scale", "admin_scale.py", [], ["--quick", "--repeat", "3"], parse_admin_scale),
