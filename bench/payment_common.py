@@ -164,7 +164,7 @@ def gunicorn_start(port: int, env: dict, *, workers: int, threads: int) -> subpr
 
 
 def worker_start(
-    env: dict, *, concurrency: int, pool: str = "prefork", queues: str = "", name: str = ""
+    env: dict, *, concurrency: int, pool: str = "prefork", queues: str = "", name: str = "", nice: int = 0
 ) -> subprocess.Popen:
     """A Celery worker; `queues` as its -Q (empty: every queue, renewals first, as the general worker)."""
     from django.conf import settings
@@ -173,6 +173,8 @@ def worker_start(
     command = [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO"]
     command += ["--pool", pool, "--concurrency", str(concurrency), "-Q", queues]
     command += ["-n", f"{name or 'bench'}-{time.monotonic_ns()}@%h"]
+    if nice:
+        command = ["nice", "-n", str(nice), *command]
     command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     worker = subprocess.Popen(
         command,

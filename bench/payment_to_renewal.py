@@ -137,7 +137,10 @@ def burst(options, env: dict, port: int, order_ids: list[int]) -> dict:
         )
         for _ in range(options.renewal_workers)
     ]
-    workers.append(worker_start(env, concurrency=options.general_concurrency, name="worker"))
+    # As in the Procfile: the general worker yields the CPU to web and renewals (nice 10).
+    workers.append(
+        worker_start(env, concurrency=options.general_concurrency, name="worker", nice=options.general_nice)
+    )
     poster = Poster(port)
     seen: dict[int, float] = {}
     stop = threading.Event()
@@ -246,6 +249,9 @@ def main() -> None:
         "--general-concurrency", type=int, default=2, help="processes of the general worker (Procfile: 2)"
     )
     parser.add_argument(
+        "--general-nice", type=int, default=10, help="nice of the general worker (Procfile: 10)"
+    )
+    parser.add_argument(
         "--pool", default="prefork", choices=["prefork", "threads"], help="renewals worker pool"
     )
     parser.add_argument("--capacity", type=int, default=2000, help="orders per scaling run (0: skip)")
@@ -287,7 +293,7 @@ def main() -> None:
         f"{result['count']} webhooks at {options.rate:g}/s over {result['posting']:.1f} s; gunicorn gthread "
         f"{options.gunicorn_workers}x{options.threads}; Procfile layout: {options.renewal_workers} renewals "
         f"worker(s) ({options.pool}, {options.renewals_concurrency}) + general worker (prefork, "
-        f"{options.general_concurrency}, every queue); Redis broker; PostgreSQL"
+        f"{options.general_concurrency}, every queue, nice {options.general_nice}); Redis broker; PostgreSQL"
     )
     print(f"{'':<28}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'max ms':>10}")
     for name, values in (("POST -> expiry committed", latencies), ("webhook response", responses)):

@@ -94,14 +94,29 @@ def test_the_procfile_runs_a_worker_for_renewals_alone_and_a_general_one_renewal
     assert workers["worker"][0] == "renewals"
 
 
+def procfile_commands() -> dict[str, list[str]]:
+    return {
+        name.strip(): shlex.split(command)
+        for name, _, command in (line.partition(":") for line in (ROOT / "Procfile").read_text().splitlines())
+    }
+
+
 def test_each_procfile_worker_has_a_node_name_of_its_own():
-    names = [
-        shlex.split(line)[shlex.split(line).index("-n") + 1]
-        for line in (ROOT / "Procfile").read_text().splitlines()
-        if re.search(r"\bcelery\b.*\bworker\b", line)
-    ]
+    names = []
+    for name in procfile_worker_queues():
+        words = procfile_commands()[name]
+        celery = words[words.index("celery") :]
+        names.append(celery[celery.index("-n") + 1])
 
     assert len(names) == len(set(names)) == len(procfile_worker_queues())
+
+
+def test_the_general_worker_yields_the_cpu_to_web_and_renewals():
+    # Rendering a burst of confirmations must not starve the renewals of CPU (bench/README.md).
+    commands = procfile_commands()
+
+    assert commands["worker"][:3] == ["nice", "-n", "10"]
+    assert commands["renewals"][0] == "celery" and commands["web"][0] == "gunicorn"
 
 
 @pytest.mark.parametrize(
