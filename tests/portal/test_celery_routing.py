@@ -7,7 +7,6 @@ queue, renewals first. A task routed to a queue no worker consumes would wait fo
 
 import json
 import os
-import re
 import shlex
 import subprocess
 import sys
