@@ -1,7 +1,6 @@
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
-from portal.lib.postgres_sql import trigram_index
+from portal.lib.postgres_sql import trigram_extension, trigram_index
 
 
 class Migration(migrations.Migration):
@@ -16,7 +15,7 @@ class Migration(migrations.Migration):
             index=models.Index(fields=["date_joined", "id"], name="user_joined_idx"),
         ),
         # Support searches customers by part of a name or an email (admin icontains).
-        TrigramExtension(),  # PostgreSQL only; nothing on SQLite
+        trigram_extension(),  # PostgreSQL only; nothing on SQLite
         trigram_index("user_name_trgm", "accounts_user", "name"),
         trigram_index("user_email_trgm", "accounts_user", "email"),
     ]

@@ -26,3 +26,12 @@ def trigram_index(name: str, table: str, column: str) -> migrations.RunPython:
         f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" USING gin (UPPER("{column}") gin_trgm_ops)',
         f'DROP INDEX IF EXISTS "{name}"',
     )
+
+
+def trigram_extension() -> migrations.RunPython:
+    """pg_trgm on PostgreSQL, nothing elsewhere, in both directions.
+
+    Django's TrigramExtension asks pg_extension when migrating backwards whatever the database, which
+    SQLite has not; and going back never drops the extension, which the other app's indexes may use.
+    """
+    return postgres_only("CREATE EXTENSION IF NOT EXISTS pg_trgm", "SELECT 1")

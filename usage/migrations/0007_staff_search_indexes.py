@@ -1,7 +1,6 @@
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
-from portal.lib.postgres_sql import trigram_index
+from portal.lib.postgres_sql import trigram_extension, trigram_index
 
 
 class Migration(migrations.Migration):
@@ -15,6 +14,6 @@ class Migration(migrations.Migration):
             index=models.Index(fields=["created_at", "id"], name="card_created_idx"),
         ),
         # Support searches cards by part of their label (admin icontains).
-        TrigramExtension(),  # PostgreSQL only; nothing on SQLite
+        trigram_extension(),  # PostgreSQL only; nothing on SQLite
         trigram_index("card_label_trgm", "usage_card", "label"),
     ]
