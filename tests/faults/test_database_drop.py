@@ -44,6 +44,10 @@ def test_a_connection_dropped_at_any_query_of_a_paid_checkout_leaves_no_partial_
         user=user, amount_cents=CREDIT, staff_user=None, reason="fault test", now=timezone.now()
     )
     client.force_login(user)
+    # The traveller opens the checkout page before paying, as in the browser: that first page after
+    # the login keeps their language in the session, so the checkout post below writes no session
+    # (a session write cut by a drop is Django's 400, not a checkout query).
+    assert client.get(reverse("billing:checkout")).status_code in (200, 302)
     client.raise_request_exception = False
     dsn = test_database_url().replace("postgres://", "postgresql://")
     drops = errors = 0
