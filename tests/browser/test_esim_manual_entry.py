@@ -5,6 +5,7 @@ says "Copied" where a screen reader hears it."""
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.usage.card_factories import OwnedCardFactory
 
@@ -75,10 +76,11 @@ def test_each_value_stays_on_one_line_and_its_copy_button_fills_the_clipboard(
         assert button.is_visible()
         assert button.inner_text().startswith(copy)
         button.click()
+        # The label changes once the clipboard took the value (the status may still hold the last one).
+        expect(button.locator("[data-copy-label]")).to_have_text(copied)
         status = page.locator("[data-copy-status]")
         status.filter(has_text=copied).wait_for()
         assert status.get_attribute("role") == "status"
-        assert button.locator("[data-copy-label]").inner_text() == copied
         assert page.evaluate("navigator.clipboard.readText()") == text
     page.get_by_role("heading", name=re.compile("enter it by hand|手动")).scroll_into_view_if_needed()
     screenshot(page, "copied", full_page=False)
