@@ -45,8 +45,8 @@ def test_a_connection_dropped_at_any_query_of_a_paid_checkout_leaves_no_partial_
     )
     client.force_login(user)
     # The traveller opens the checkout page before paying, as in the browser: that first page after
-    # the login keeps their language in the session, so the checkout post below writes no session
-    # (a session write cut by a drop is Django's 400, not a checkout query).
+    # the login keeps their language in the session, so the drops below hit the checkout's own
+    # queries (a drop during a session write is tests/portal/test_session_write_errors.py's).
     assert client.get(reverse("billing:checkout")).status_code in (200, 302)
     client.raise_request_exception = False
     dsn = test_database_url().replace("postgres://", "postgresql://")
