@@ -1,13 +1,16 @@
 """Staff accounts are stronger than customers': a second factor before any page, shorter sessions."""
 
 import time
+from datetime import timedelta
 
 import pytest
 import time_machine
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.accounts.factories import UserFactory
 from tests.fixtures.mfa import current_totp, totp_enrol
@@ -120,3 +123,32 @@ def test_guessing_a_staff_members_authenticator_code_is_limited(client, staff):
 
     assert client.get("/admin/").status_code == 302
     assert response.status_code == 200
+
+
+def test_an_open_staff_session_cannot_read_the_recovery_codes_without_reauthenticating(client, staff):
+    totp_enrol(staff)
+    Authenticator.objects.filter(user=staff).update(created_at=timezone.now() - timedelta(days=30))
+    RecoveryCodes.activate(staff)
+    password_login(client)
+    client.post(reverse("mfa_authenticate"), {"code": current_totp()})
+    assert client.get("/admin/").status_code == 200
+
+    def asked_to_reauthenticate(name: str) -> bool:
+        response = client.get(reverse(name))
+        return response.status_code == 302 and response["Location"].startswith(
+            reverse("account_reauthenticate")
+        )
+
+    assert asked_to_reauthenticate("mfa_view_recovery_codes")
+    assert asked_to_reauthenticate("mfa_download_recovery_codes")
+
+    client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+    page = client.get(reverse("mfa_view_recovery_codes"))
+    assert page.status_code == 200
+    assert len(page.context["unused_codes"]) == 10
+    assert client.get(reverse("mfa_download_recovery_codes")).status_code == 200
+
+    # Ten minutes later the session is still open (a desk left unattended): asked again.
+    with time_machine.travel(time.time() + 600):
+        assert asked_to_reauthenticate("mfa_view_recovery_codes")
+        assert asked_to_reauthenticate("mfa_download_recovery_codes")
