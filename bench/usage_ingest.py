@@ -127,7 +127,7 @@ def main() -> None:
             cursor.execute("ANALYZE")  # what autovacuum does after a million new rows
         began = time.perf_counter()
         mismatches = ledgers_check()
-        unlinked, _ = usage_links_check()
+        links = usage_links_check()
         check_seconds = time.perf_counter() - began
         usage_entries = LedgerEntry.objects.filter(kind="usage").count()
         stored = UsageRecord.objects.count()
@@ -154,10 +154,11 @@ def main() -> None:
     )
     print(
         f"checks: {stored:,} usage records, {usage_entries:,} usage ledger entries,"
-        f" {len(mismatches)} card(s) disagreeing with their ledger, {unlinked} record(s) not linked to"
-        f" their card's usage entry (check_ledgers took {check_seconds:.1f} s)"
+        f" {len(mismatches)} card(s) disagreeing with their ledger, {links.without_card} record(s) of no"
+        f" card, {links.unlinked} record(s) not linked to their card's usage entry"
+        f" (check_ledgers took {check_seconds:.1f} s)"
     )
-    if mismatches or unlinked or stored != args.records:
+    if mismatches or links or stored != args.records:
         sys.exit(1)
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.backends.utils import CursorWrapper
-from django.db.models import Exists, OuterRef, Subquery, Sum
+from django.db.models import Exists, OuterRef, QuerySet, Subquery, Sum
 from django.utils.translation import gettext as _
 
 from usage.models import Card, LedgerEntry, ProvisioningEvent, UsageRecord
@@ -394,19 +394,43 @@ def ledgers_check() -> list[LedgerMismatch]:
     return mismatches
 
 
-def usage_links_check(*, limit: int = 20) -> tuple[int, list[str]]:
-    """Usage records whose ledger entry is missing, not a `usage` entry, or another card's.
+@dataclass(frozen=True)
+class UsageLinkProblems:
+    """What `usage_links_check` found: counts, and the first record ids of each kind."""
 
-    The link has no database constraint (see UsageRecord.ledger_entry): this is its check. Returns
-    how many records are wrong and the first `limit` record ids.
+    without_card: int  # the record's card does not exist
+    without_card_examples: list[str]
+    unlinked: int  # the card exists; the record's entry is missing, not `usage`, or another card's
+    unlinked_examples: list[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.without_card or self.unlinked)
+
+
+def usage_links_check(*, limit: int = 20) -> UsageLinkProblems:
+    """Usage records whose card does not exist, and records whose ledger entry is missing, not a
+    `usage` entry, or another card's.
+
+    Neither link has a database constraint (see UsageRecord.card and UsageRecord.ledger_entry): this
+    is their check. A record without a card is counted there only, not again as unlinked.
     """
+    card = Card.objects.filter(pk=OuterRef("card_id"))
     entry = LedgerEntry.objects.filter(
         pk=OuterRef("ledger_entry_id"), card_id=OuterRef("card_id"), kind=Kind.USAGE
     )
-    wrong = UsageRecord.objects.filter(~Exists(entry))
+    without_card, without_card_examples = _count_with_examples(
+        UsageRecord.objects.filter(~Exists(card)), limit=limit
+    )
+    unlinked, unlinked_examples = _count_with_examples(
+        UsageRecord.objects.filter(~Exists(entry), Exists(card)), limit=limit
+    )
+    return UsageLinkProblems(without_card, without_card_examples, unlinked, unlinked_examples)
+
+
+def _count_with_examples(wrong: QuerySet[UsageRecord], *, limit: int) -> tuple[int, list[str]]:
     count = wrong.count()  # one anti-join over every record
     # Asked only when some are wrong: with ORDER BY and LIMIT, PostgreSQL expects to stop early and
-    # may probe the ledger row by row, which takes minutes on millions of records.
+    # may probe row by row, which takes minutes on millions of records.
     examples = list(wrong.order_by("id").values_list("record_id", flat=True)[:limit]) if count else []
     return count, examples
 

@@ -3,11 +3,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import ProtectedError
 
 from usage.ledger import (
     LedgerError,
     TopupAlreadyApplied,
+    UsageLinkProblems,
     card_adjust,
     card_resume,
     card_reverse_topup,
@@ -15,6 +17,7 @@ from usage.ledger import (
     card_topup,
     ledger_append,
     ledgers_check,
+    usage_links_check,
 )
 from usage.models import Card, LedgerEntry, ProvisioningEvent, UsageRecord
 
@@ -406,3 +409,68 @@ def test_check_ledgers_reports_a_usage_record_that_points_at_no_usage_entry_of_i
     output = capsys.readouterr()
     assert "usage records without their card's usage ledger entry: moved, gone\n" in output.out
     assert "2 usage record(s)" in output.err
+
+
+def _usage_records_for(card, *record_ids):
+    from usage.feeds import usage_records_apply
+
+    start = T0 + timedelta(hours=1)
+    usage_records_apply(
+        records=[
+            {
+                "record_id": rid,
+                "iccid": card.iccid,
+                "start": start.isoformat(),
+                "end": start.isoformat(),
+                "bytes": 5,
+            }
+            for rid in record_ids
+        ],
+        now=T0 + timedelta(hours=2),
+    )
+
+
+def test_check_ledgers_reports_a_usage_record_whose_card_does_not_exist(capsys):
+    # The database does not check a record's card (ingest speed): a record written past the ORM
+    # can name a card that does not exist, and only check_ledgers sees it.
+    card = CardFactory()
+    topup(card)
+    _usage_records_for(card, "ok")
+    entry = LedgerEntry.objects.get(card=card, kind="usage")
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO usage_usagerecord"
+            ' (record_id, card_id, ledger_entry_id, start, "end", bytes, overage_bytes, received_at)'
+            " VALUES (%s, %s, %s, %s, %s, 5, 0, %s)",
+            ["orphan", 10**9, entry.pk, adapt(T0), adapt(T0), adapt(T0)],
+        )
+
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("check_ledgers")
+
+    assert exit_info.value.code == 1
+    output = capsys.readouterr()
+    assert "usage records whose card does not exist: orphan\n" in output.out
+    assert "1 usage record(s) belong to no card" in output.err
+    # Counted as a record without a card only, not again as one without its card's entry.
+    assert "usage entry" not in output.out + output.err
+    assert usage_links_check() == UsageLinkProblems(1, ["orphan"], 0, [])
+
+
+def test_a_card_with_usage_records_cannot_be_deleted_through_the_orm():
+    card = CardFactory()
+    topup(card)
+    _usage_records_for(card, "r1", "r2")
+
+    with pytest.raises(ProtectedError) as refused:
+        card.delete()
+
+    assert {r.record_id for r in refused.value.protected_objects if isinstance(r, UsageRecord)} == {
+        "r1",
+        "r2",
+    }
+    assert Card.objects.filter(pk=card.pk).exists()
+    with pytest.raises(ProtectedError):
+        Card.objects.filter(pk=card.pk).delete()
+    assert UsageRecord.objects.filter(card=card).count() == 2
