@@ -26,6 +26,7 @@ from accounts.models import User
 from accounts.phone import PhoneNumberField, phone_parse, phone_sms_allowed
 from accounts.services import email_release_unverified, phone_release_unverified
 from notices.sms import SMSError, SMSRefused, send_sms
+from portal.lib import secret_box
 from portal.lib.messages import in_page_language
 from portal.lib.plain_text import plain_text_render
 
@@ -334,6 +335,13 @@ class MFAAdapter(DefaultMFAAdapter):
 
     def get_totp_issuer(self) -> str:
         return settings.SITE_NAME
+
+    # The TOTP key and the recovery-code seed are sealed in the database (portal.lib.secret_box).
+    def encrypt(self, text: str) -> str:
+        return secret_box.seal(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return secret_box.unseal(encrypted_text)
 
     def can_delete_authenticator(self, authenticator) -> bool:
         return not authenticator.user.is_staff

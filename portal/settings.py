@@ -21,6 +21,8 @@ VAR_DIR = Path(envstr("VAR_DIR") or BASE_DIR / "var")
 
 DEBUG = envbool("DEBUG", False)
 SECRET_KEY = envstr("SECRET_KEY")
+# Previous keys while SECRET_KEY is rotated: they still check signatures and open sealed secrets.
+SECRET_KEY_FALLBACKS = envlist("SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 SITE_URL = (envstr("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
