@@ -25,8 +25,10 @@ from datetime import datetime, timedelta
 from typing import cast
 
 import stripe
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
+from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -34,9 +36,11 @@ from accounts.models import User
 from billing import stripe_client
 from billing.errors import BillingError
 from billing.invoicing import credit_note_issue
-from billing.models import Dispute, Order, Refund, WalletEntry
+from billing.models import Dispute, Order, Refund, WalletEntry, Withdrawal
+from billing.presenters import order_plan_name
 from billing.services import PAYMENT_METHOD_DEMO, _flag, _lock, order_status_settle
 from billing.wallet import wallet_move
+from notices.services import notice_send
 from usage.ledger import card_restore_reversal, card_reverse_topup
 from usage.models import Card
 
@@ -145,6 +149,7 @@ def refund_status_apply(*, refund_id: int, status: str, now: datetime, failure_r
             fields.append("succeeded_at")
             refund.save(update_fields=fields)
             _refund_take_effect(order=order, refund=refund, now=now)
+            _refund_notify(order=order, refund=refund, kind="refund_succeeded")
         elif status in (RefundStatus.FAILED, RefundStatus.CANCELED):
             refund.failed_at = now
             refund.failure_reason = (failure_reason or "")[:100]
@@ -160,11 +165,39 @@ def refund_status_apply(*, refund_id: int, status: str, now: datetime, failure_r
                     error=f"Refund {refund.stripe_refund_id or refund.pk} of {refund.amount_cents} "
                     f"{refund.currency} {status}: {failure_reason or 'no reason given'}.",
                 )
+                _refund_notify(order=order, refund=refund, kind="refund_failed")
         else:
             refund.save(update_fields=fields)
         order_status_settle(order=order, now=now)
     logger.info("Refund %s of order %s: %s -> %s", refund.pk, order.number, current, status)
     return refund
+
+
+def _refund_notify(*, order: Order, refund: Refund, kind: str) -> None:
+    """Tell the customer their money is on its way back (`refund_succeeded`) or that it could not
+    be sent (`refund_failed`: support has the order flagged). Once per refund and kind, queued in
+    the transaction that moved the refund, so a rolled-back change tells nobody. A lost dispute is
+    the customer's bank's to announce; an erased account is told nothing. The refunds of a withdrawal
+    not yet acknowledged are told by its acknowledgement (billing.withdrawal), which follows them."""
+    user = order.customer
+    if user is None or user.anonymised_at or refund.source == Refund.Source.DISPUTE:
+        return
+    if Withdrawal.objects.filter(order=order, acknowledged_on="").exists():
+        return
+    notice_send(
+        user=user,
+        kind=kind,
+        key=f"refund:{refund.pk}",
+        context={
+            "order_number": order.number,
+            "plan_name": order_plan_name(order, user.language or settings.LANGUAGE_CODE).text,
+            "amount_cents": refund.amount_cents,
+            "currency": refund.currency,
+            "to_wallet": refund.destination == Refund.Destination.WALLET,
+            "data_taken_bytes": refund.data_reversed_bytes,
+            "receipt_url": settings.SITE_URL + reverse("billing:receipt", args=[order.number]),
+        },
+    )
 
 
 def _refund_take_effect(*, order: Order, refund: Refund, now: datetime) -> None:
