@@ -1,7 +1,9 @@
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
@@ -9,8 +11,9 @@ from django.core.paginator import Page
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.http import Http404
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import dateformat
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import get_language, gettext
 
@@ -98,6 +101,16 @@ class CardSummary:
     usage_updated_text: str = ""
     detail_url: str = ""
     esim_url: str = ""
+    # What the template would otherwise decide or look up per card (usage/_card_summary.html).
+    name: str = ""
+    iccid_tail: str = ""
+    show_gauge: bool = False
+    gauge_class: str = ""
+    expiry_heading: str = ""
+    usage_line: str = ""
+    plan_label: str = ""
+    expires_weekday_text: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def badge(self) -> str:
@@ -122,6 +135,42 @@ class UsageChart:
     fingerprint: str = ""
 
 
+def _urlconf() -> str:
+    return str(get_urlconf() or settings.ROOT_URLCONF)
+
+
+@lru_cache(maxsize=4096)
+def _card_url(name: str, card_id: int, urlconf: str, script_prefix: str) -> str:
+    """A card's links, resolved once per process (per URL configuration and prefix, as reverse())."""
+    return reverse(name, args=[card_id], urlconf=urlconf)
+
+
+@lru_cache(maxsize=16)
+def _card_summary_labels(language: str | None) -> dict[str, str]:
+    """The card summary's fixed words in one language, looked up once per process and language
+    rather than by a {% translate %} per card per page. Marked safe as that tag's output is: they
+    are the project's own catalogue, so "l'eSIM" stays as written in the page."""
+    labels = {
+        "data_left": gettext("data left"),
+        "used_this_period": gettext("used this period"),
+        "data_left_this_period": gettext("Data left this period"),
+        "not_started": gettext("Not started: choose a plan to activate this card."),
+        "forfeited": gettext(
+            "Unused data was forfeited when the card expired. Renew to start a new period from now."
+        ),
+        "suspended": gettext("This card is suspended. Please contact support."),
+        "late": gettext("the network can report usage a few hours late."),
+        "install_esim": gettext("Install eSIM"),
+        "details": gettext("Details and history"),
+        "expired": gettext("Expired"),
+        "valid_until": gettext("Valid until"),
+        "no_usage": gettext("No usage reported yet"),
+        "choose_plan": gettext("Choose a plan"),
+        "renew": gettext("Renew"),
+    }
+    return {key: mark_safe(text) for key, text in labels.items()}  # noqa: S308 - translations, not input
+
+
 def card_summary(*, card: Card, now: datetime, per_day: dict[date, int]) -> CardSummary:
     """What the traveller sees, from the card row, its usage per day and the clock: right before the
     sweep runs."""
@@ -132,6 +181,13 @@ def card_summary(*, card: Card, now: datetime, per_day: dict[date, int]) -> Card
     percent = round(100 * remaining / allowance) if allowance else 0
     forecast = card_forecast(card=card, per_day=per_day, now=now)
     remaining_text, allowance_text = format_gb(remaining), format_gb(allowance)
+    labels = _card_summary_labels(get_language())
+    is_expired = state == Card.State.EXPIRED
+    usage_updated_text = (
+        gettext("Usage updated %(ago)s ago") % {"ago": timesince(card.usage_updated_at, now)}
+        if card.usage_updated_at
+        else ""
+    )
     return CardSummary(
         card=card,
         state=state,
@@ -141,7 +197,7 @@ def card_summary(*, card: Card, now: datetime, per_day: dict[date, int]) -> Card
         used=used,
         remaining_percent=percent,
         is_active=card.is_active_at(now),
-        is_expired=state == Card.State.EXPIRED,
+        is_expired=is_expired,
         forecast=forecast,
         forecast_sentence=forecast_sentence(forecast),
         remaining_text=remaining_text,
@@ -151,13 +207,22 @@ def card_summary(*, card: Card, now: datetime, per_day: dict[date, int]) -> Card
         gauge_text=gettext("%(left)s of %(total)s left") % {"left": remaining_text, "total": allowance_text},
         expires_text=format_monaco_datetime(card.expires_at) if card.expires_at else "",
         expires_relative=format_relative(card.expires_at, now) if card.expires_at else "",
-        usage_updated_text=(
-            gettext("Usage updated %(ago)s ago") % {"ago": timesince(card.usage_updated_at, now)}
-            if card.usage_updated_at
+        usage_updated_text=usage_updated_text,
+        detail_url=_card_url("usage:card_detail", card.pk, _urlconf(), get_script_prefix()),
+        esim_url=(
+            _card_url("usage:card_esim", card.pk, _urlconf(), get_script_prefix())
+            if card.kind == Card.Kind.ESIM
             else ""
         ),
-        detail_url=reverse("usage:card_detail", args=[card.pk]),
-        esim_url=reverse("usage:card_esim", args=[card.pk]) if card.kind == Card.Kind.ESIM else "",
+        name=card_name(card),
+        iccid_tail=card.iccid[-6:] if card.label else "",
+        show_gauge=bool(allowance) and not is_expired,
+        gauge_class=" gauge-danger" if percent <= 10 else " gauge-warn" if percent <= 25 else "",
+        expiry_heading=labels["expired"] if is_expired else labels["valid_until"],
+        usage_line=usage_updated_text or labels["no_usage"],
+        plan_label=labels["choose_plan"] if state == Card.State.NEVER_ACTIVATED else labels["renew"],
+        expires_weekday_text=format_monaco_weekday_time(card.expires_at) if card.expires_at else "",
+        labels=labels,
     )
 
 
@@ -324,29 +389,27 @@ def offline_snapshot(*, dashboard: Dashboard, now: datetime) -> dict | None:
     time_today = dateformat.format(local, "H:i")
     time_dated = f"{format_day(local.date())}, {time_today}"
     cards = []
+    esim, sim = gettext("eSIM"), gettext("SIM card")
+    line_active = gettext("Last known, as of %(time)s: %(data)s left, valid until %(expiry)s")
+    line_state = gettext("Last known, as of %(time)s: %(state)s")
+    line_expired = gettext("Expired on %(expiry)s")
     for summary in dashboard.cards:
         card = summary.card
-        kind = gettext("eSIM") if card.kind == Card.Kind.ESIM else gettext("SIM card")
+        kind = esim if card.kind == Card.Kind.ESIM else sim
         entry = {
             "name": f"{kind} …{card.iccid[-6:]}",
             "expires_at": card.expires_at.isoformat() if card.expires_at else None,
         }
         if summary.is_active and card.expires_at is not None:
-            values = {
-                "data": summary.remaining_text,
-                "expiry": format_monaco_weekday_time(card.expires_at),
-            }
-            line = gettext("Last known, as of %(time)s: %(data)s left, valid until %(expiry)s")
-            entry["line_today"] = line % {**values, "time": time_today}
-            entry["line_dated"] = line % {**values, "time": time_dated}
+            values = {"data": summary.remaining_text, "expiry": summary.expires_weekday_text}
+            entry["line_today"] = line_active % {**values, "time": time_today}
+            entry["line_dated"] = line_active % {**values, "time": time_dated}
         else:
-            entry["line_today"] = entry["line_dated"] = gettext("Last known, as of %(time)s: %(state)s") % {
+            entry["line_today"] = entry["line_dated"] = line_state % {
                 "time": time_dated,
                 "state": summary.state_label,
             }
-        entry["line_expired"] = gettext("Expired on %(expiry)s") % {
-            "expiry": format_monaco_weekday_time(card.expires_at) if card.expires_at else ""
-        }
+        entry["line_expired"] = line_expired % {"expiry": summary.expires_weekday_text}
         cards.append(entry)
     return {
         "v": 1,

@@ -4,6 +4,7 @@ Templates use it through `{% load display %}` (portal/templatetags/display.py)."
 
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -38,6 +39,13 @@ def gigabytes(byte_count: int) -> Decimal:
 
 
 def format_gb(byte_count: int) -> str:
+    return _format_gb(byte_count, get_language())
+
+
+@lru_cache(maxsize=4096)
+def _format_gb(byte_count: int, language: str | None) -> str:
+    # Pure in its arguments (the language picks the catalogue and the number format), and every page
+    # shows the same few amounts again and again: formatted once per process, not once per use.
     if 0 < byte_count < BYTES_PER_GB // 20:
         # "0.0 GB" would read as nothing left while there is still some.
         return gettext("less than %(amount)s GB") % {"amount": number_format(Decimal("0.1"), 1)}
@@ -46,7 +54,13 @@ def format_gb(byte_count: int) -> str:
 
 def format_monaco_datetime(value: datetime) -> str:
     """'3 Dec 2026, 14:05 (Monaco time, CET)': the zone is always named."""
-    local = value.astimezone(monaco_zone())
+    return _format_monaco_datetime(value, get_language(), monaco_zone())
+
+
+@lru_cache(maxsize=4096)
+def _format_monaco_datetime(value: datetime, language: str | None, zone: ZoneInfo) -> str:
+    # A card's expiry is shown on every visit: formatted once per process and language.
+    local = value.astimezone(zone)
     # Translators: a PHP-style date format (Django's date filter) for dates shown in Monaco time.
     pattern = pgettext("Monaco datetime format", "j M Y, H:i")
     return gettext("%(datetime)s (Monaco time, %(zone)s)") % {
@@ -110,7 +124,12 @@ def format_day(value: date, *, with_weekday: bool = False) -> str:
 
 def format_monaco_weekday_time(value: datetime) -> str:
     """'Thu 4 Dec, 14:00 (Monaco time)': a moment in the next days, the weekday helps most."""
-    local = value.astimezone(monaco_zone())
+    return _format_monaco_weekday_time(value, get_language(), monaco_zone())
+
+
+@lru_cache(maxsize=4096)
+def _format_monaco_weekday_time(value: datetime, language: str | None, zone: ZoneInfo) -> str:
+    local = value.astimezone(zone)
     # Translators: a PHP-style date format (Django's date filter): weekday, day, month and time.
     pattern = pgettext("weekday day month time format", "D j M, H:i")
     return gettext("%(datetime)s (Monaco time)") % {"datetime": dateformat.format(local, pattern)}
