@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
+from django.core.cache.utils import make_template_fragment_key
 from django.core.paginator import Page
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncDate
@@ -246,26 +247,34 @@ def _usage_by_monaco_day_query(
     return totals
 
 
+def _usage_days_keys(*, cards: list[Card], now: datetime, days: int) -> dict[int, str]:
+    first_day = monaco_today(now) - timedelta(days=days - 1)
+    return {
+        card.pk: f"usage-days:v1:{card.pk}:{card.usage_updated_at.isoformat() if card.usage_updated_at else '-'}"
+        f":{first_day.isoformat()}:{days}"
+        for card in cards
+    }
+
+
 def usage_by_monaco_day(
-    *, cards: list[Card], now: datetime, days: int = CHART_DAYS
+    *, cards: list[Card], now: datetime, days: int = CHART_DAYS, cached: dict | None = None
 ) -> dict[int, dict[date, int]]:
     """Bytes used per card per Monaco calendar day over the last `days` days, summed by the database.
 
     Cached per card until its usage changes: every usage write (usage/feeds.py) moves the card's
     `usage_updated_at`, which is part of the key, and so does the day, so the cache needs no purging.
+    `cached`: what a caller already read from the cache for these keys (the dashboard reads them
+    with its chart in one round trip).
     """
     if not cards:
         return {}
-    first_day = monaco_today(now) - timedelta(days=days - 1)
-    keys = {
-        card.pk: f"usage-days:v1:{card.pk}:{card.usage_updated_at.isoformat() if card.usage_updated_at else '-'}"
-        f":{first_day.isoformat()}:{days}"
-        for card in cards
-    }
-    cached = cache.get_many(list(keys.values()))
+    keys = _usage_days_keys(cards=cards, now=now, days=days)
+    if cached is None:
+        cached = cache.get_many(list(keys.values()))
     totals = {card_id: cached[key] for card_id, key in keys.items() if key in cached}
     missing = [card_id for card_id in keys if card_id not in totals]
     if missing:
+        first_day = monaco_today(now) - timedelta(days=days - 1)
         since = datetime.combine(first_day, datetime.min.time(), tzinfo=monaco_zone())
         fresh = _usage_by_monaco_day_query(card_ids=missing, since=since, now=now)
         # Only cards with a usage timestamp are cached: without one, nothing marks a change.
@@ -322,19 +331,46 @@ def usage_chart(*, per_day: dict[date, int], now: datetime, days: int = CHART_DA
 class Dashboard:
     cards: list[CardSummary]
     chart: UsageChart
+    # The chart's rendered fragment when the cache already had it (read with the usage days).
+    chart_html: str = ""
+
+
+# The dashboard's chart as usage/_usage_chart.html caches it: {% cache ... usage_chart
+# chart.fingerprint chart_id LANGUAGE_CODE %}.
+DASHBOARD_CHART_ID = "dashboard"
 
 
 def dashboard_get(*, user: AbstractBaseUser | AnonymousUser, now: datetime) -> Dashboard:
-    """Everything on the dashboard in a fixed number of queries, however many cards and records."""
+    """Everything on the dashboard in a fixed number of queries, however many cards and records,
+    and one cache read: the cards' usage days and the chart's fragment together."""
     cards = list(cards_for_user(user=user))
-    per_card = usage_by_monaco_day(cards=cards, now=now)
+    keys = _usage_days_keys(cards=cards, now=now, days=CHART_DAYS)
+    fragment_key = fingerprint = ""
+    if cards and all(card.usage_updated_at for card in cards):
+        # The usage days' keys name everything the chart draws (the cards, their latest usage, the
+        # days), so they identify it as well as its content does, and are known before reading it.
+        fingerprint = hashlib.sha256("|".join(keys.values()).encode()).hexdigest()[:32]
+        fragment_key = make_template_fragment_key(
+            "usage_chart", [fingerprint, DASHBOARD_CHART_ID, get_language()]
+        )
+    cached = (
+        cache.get_many([*keys.values(), fragment_key] if fragment_key else list(keys.values()))
+        if cards
+        else {}
+    )
+    per_card = usage_by_monaco_day(cards=cards, now=now, cached=cached)
     combined: dict[date, int] = {}
     for totals in per_card.values():
         for day, used in totals.items():
             combined[day] = combined.get(day, 0) + used
+    chart = usage_chart(per_day=combined, now=now)
+    if fingerprint:
+        chart.fingerprint = fingerprint
     return Dashboard(
         cards=[card_summary(card=card, now=now, per_day=per_card.get(card.pk, {})) for card in cards],
-        chart=usage_chart(per_day=combined, now=now),
+        chart=chart,
+        # Rendered by our own template, stored by its {% cache %} tag.
+        chart_html=mark_safe(cached[fragment_key]) if fragment_key in cached else "",  # noqa: S308
     )
 
 

@@ -1,3 +1,4 @@
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -241,3 +242,32 @@ def test_a_suspended_card_says_so_and_points_to_support(client, owner):
 
     assert ">Suspended<" in html
     assert "This card is suspended. Please contact support." in html
+
+
+def test_a_second_visit_reads_the_usage_days_and_the_chart_in_one_cache_read(client, owner):
+    from unittest import mock
+
+    from django.core.cache import cache
+    from django.templatetags.cache import CacheNode
+
+    for number in range(3):
+        card = OwnedCardFactory(owner=owner)
+        UsageRecordFactory(
+            card=card, start=NOW - timedelta(hours=number + 2), bytes=(number + 1) * 100_000_000
+        )
+    first = dashboard_html(client, owner)
+
+    with (
+        mock.patch.object(cache, "get_many", wraps=cache.get_many) as get_many,
+        mock.patch.object(CacheNode, "render", autospec=True, side_effect=CacheNode.render) as cache_tag,
+    ):
+        second = dashboard_html(client, owner)
+
+    def without_token(html: str) -> str:
+        return " ".join(re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html).split())
+
+    assert without_token(second) == without_token(first)  # the chart as drawn the first time
+    assert "0.6 GB used since" in second
+    assert get_many.call_count == 1  # the usage days and the chart's fragment
+    # The header's and footer's fragments (in process memory); the chart's came with the usage days.
+    assert "usage_chart" not in str([call.args[0].fragment_name for call in cache_tag.call_args_list])
