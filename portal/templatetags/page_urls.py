@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from django import template
 from django.conf import settings
+from django.templatetags.static import static
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 
 register = template.Library()
@@ -40,11 +41,23 @@ def _first_reversible(names: list[str]) -> str:
     return ""
 
 
+# The layout's own static files, `{{ urls.static_css }}`: their (hashed) names are fixed for the life
+# of a process, like the links.
+LAYOUT_STATIC_FILES = {
+    "static_favicon": "img/favicon.svg",
+    "static_touch_icon": "img/apple-touch-icon.png",
+    "static_css": "css/portal.css",
+    "static_js": "js/portal.js",
+}
+
+
 @lru_cache(maxsize=16)
-def _resolved(urlconf: str, script_prefix: str) -> dict[str, str]:
-    return {key: _first_reversible(names) for key, names in PAGE_URL_NAMES.items()}
+def _resolved(urlconf: str, script_prefix: str, static_url: str) -> dict[str, str]:
+    urls = {key: _first_reversible(names) for key, names in PAGE_URL_NAMES.items()}
+    urls.update({key: static(path) for key, path in LAYOUT_STATIC_FILES.items()})
+    return urls
 
 
 @register.simple_tag
 def page_urls() -> dict[str, str]:
-    return _resolved(str(get_urlconf() or settings.ROOT_URLCONF), get_script_prefix())
+    return _resolved(str(get_urlconf() or settings.ROOT_URLCONF), get_script_prefix(), str(settings.STATIC_URL))
