@@ -60,4 +60,6 @@ def _resolved(urlconf: str, script_prefix: str, static_url: str) -> dict[str, st
 
 @register.simple_tag
 def page_urls() -> dict[str, str]:
-    return _resolved(str(get_urlconf() or settings.ROOT_URLCONF), get_script_prefix(), str(settings.STATIC_URL))
+    return _resolved(
+        str(get_urlconf() or settings.ROOT_URLCONF), get_script_prefix(), str(settings.STATIC_URL)
+    )
