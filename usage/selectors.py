@@ -15,11 +15,11 @@ from django.http import Http404
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import dateformat
 from django.utils.safestring import mark_safe
-from django.utils.timesince import timesince
 from django.utils.translation import get_language, gettext
 
 from portal.lib.display import (
     format_day,
+    format_duration_since,
     format_gb,
     format_monaco_datetime,
     format_monaco_weekday_time,
@@ -185,7 +185,7 @@ def card_summary(*, card: Card, now: datetime, per_day: dict[date, int]) -> Card
     labels = _card_summary_labels(get_language())
     is_expired = state == Card.State.EXPIRED
     usage_updated_text = (
-        gettext("Usage updated %(ago)s ago") % {"ago": timesince(card.usage_updated_at, now)}
+        gettext("Usage updated %(ago)s ago") % {"ago": format_duration_since(card.usage_updated_at, now)}
         if card.usage_updated_at
         else ""
     )

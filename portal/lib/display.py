@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils import dateformat
 from django.utils.formats import number_format
-from django.utils.timesince import timesince, timeuntil
+from django.utils.timesince import TIME_STRINGS, timesince, timeuntil
 from django.utils.translation import get_language, gettext, pgettext
 
 from portal.lib.units import BYTES_PER_GB, BYTES_PER_MB
@@ -69,11 +69,38 @@ def _format_monaco_datetime(value: datetime, language: str | None, zone: ZoneInf
     }
 
 
+class _UnitText:
+    """One of Django's timesince units ("%(num)d day" / "%(num)d days") for `time_strings`: the words
+    for a count in the active language, looked up once per process instead of through a lazy plural
+    each time. timesince's output is unchanged."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __mod__(self, values: dict[str, int]) -> str:
+        return _unit_text(self.name, values["num"], get_language())
+
+
+@lru_cache(maxsize=2048)
+def _unit_text(name: str, count: int, language: str | None) -> str:
+    return str(TIME_STRINGS[name] % {"num": count})
+
+
+TIME_STRINGS_ONCE = {name: _UnitText(name) for name in TIME_STRINGS}
+
+
+def format_duration_since(value: datetime, now: datetime) -> str:
+    """'35 minutes', as Django's timesince (two units), for 'Usage updated %(ago)s ago'."""
+    return timesince(value, now, time_strings=TIME_STRINGS_ONCE)  # type: ignore[arg-type]
+
+
 def format_relative(value: datetime, now: datetime) -> str:
     """'in 2 days, 4 hours' or '3 hours ago', to two units."""
     if value >= now:
-        return gettext("in %(duration)s") % {"duration": timeuntil(value, now, depth=2)}
-    return gettext("%(duration)s ago") % {"duration": timesince(value, now, depth=2)}
+        duration = timeuntil(value, now, depth=2, time_strings=TIME_STRINGS_ONCE)  # type: ignore[arg-type]
+        return gettext("in %(duration)s") % {"duration": duration}
+    duration = timesince(value, now, depth=2, time_strings=TIME_STRINGS_ONCE)  # type: ignore[arg-type]
+    return gettext("%(duration)s ago") % {"duration": duration}
 
 
 def format_data(byte_count: int, *, signed: bool = False) -> str:
