@@ -7,9 +7,10 @@ new state and do nothing.
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import cast
+from typing import TypedDict, cast
 
 import stripe
 from django.conf import settings
@@ -89,12 +90,19 @@ def order_transition(*, order: Order, to: str, now: datetime, save_also: Sequenc
 
     `save_also`: fields the caller changed on the order, saved in the same UPDATE.
     """
+    fields = _transition_set(order=order, to=to, now=now)
+    order.save(update_fields=list(dict.fromkeys([*fields, *save_also])))
+    return order
+
+
+def _transition_set(*, order: Order, to: str, now: datetime) -> list[str]:
+    """order_transition without the save: the order moved in memory, and the fields to save."""
     current = order.status
     if to not in ORDER_TRANSITIONS.get(current, frozenset()):
         logger.warning("Order %s: refused transition %s -> %s", order.number or order.pk, current, to)
         raise OrderTransitionRefused(f"Order {order.number or order.pk} cannot go from {current} to {to}.")
     order.status = to
-    fields = ["status", *save_also]
+    fields = ["status"]
     if to == Status.PAID and order.paid_at is None:
         order.paid_at = now
         fields.append("paid_at")
@@ -104,9 +112,8 @@ def order_transition(*, order: Order, to: str, now: datetime, save_also: Sequenc
     elif to in UNPAID_CLOSED_STATUSES:
         order.closed_at = now
         fields.append("closed_at")
-    order.save(update_fields=list(dict.fromkeys(fields)))
     logger.info("Order %s: %s -> %s", order.number or order.pk, current, to)
-    return order
+    return fields
 
 
 def _lock(order_id: int) -> Order:
@@ -359,28 +366,19 @@ def order_mark_paid(
         order = _lock(order_id)
         if order.status in PAID_STATUSES:
             return order  # a repeat, or the other trigger won the race
-        mismatch = ""
-        if order.status != Status.PENDING:
-            mismatch = f"Payment received for an order that is {order.status}."
-        elif amount_cents is not None and (
-            amount_cents != order.amount_charged_cents or (currency or "").upper() != order.currency.upper()
-        ):
-            mismatch = f"Stripe reports {amount_cents} {currency}; the order is {order.amount_charged_cents} {order.currency}."
+        mismatch = _payment_mismatch(order=order, amount_cents=amount_cents, currency=currency)
         if mismatch:
             # Committed with the block (raising inside it would roll the flag back).
             _flag(order=order, now=now, error=mismatch, reason=Order.FlagReason.PAYMENT_MISMATCH)
         else:
-            fields = ["paid_at"]
-            order.paid_at = min(paid_at, now)
-            if payment_intent_id and not order.stripe_payment_intent_id:
-                order.stripe_payment_intent_id = payment_intent_id
-                fields.append("stripe_payment_intent_id")
-            if customer_id and not order.stripe_customer_id:
-                order.stripe_customer_id = customer_id
-                fields.append("stripe_customer_id")
-            if payment_method_type and not order.payment_method_type:
-                order.payment_method_type = payment_method_type
-                fields.append("payment_method_type")
+            fields = _payment_fields_set(
+                order=order,
+                paid_at=paid_at,
+                now=now,
+                payment_intent_id=payment_intent_id,
+                customer_id=customer_id,
+                payment_method_type=payment_method_type,
+            )
             order_transition(order=order, to=Status.PAID, now=now, save_also=fields)
             if fulfil_in_background:
                 _enqueue_fulfilment(order.pk)
@@ -390,6 +388,102 @@ def order_mark_paid(
             _enqueue_waiting_events(order.pk)
     if mismatch:
         raise PaymentMismatch(mismatch)
+    return order
+
+
+def _payment_mismatch(*, order: Order, amount_cents: int | None, currency: str | None) -> str:
+    """Why a payment reported for this (locked, not yet paid) order cannot be taken as its payment."""
+    if order.status != Status.PENDING:
+        return f"Payment received for an order that is {order.status}."
+    if amount_cents is not None and (
+        amount_cents != order.amount_charged_cents or (currency or "").upper() != order.currency.upper()
+    ):
+        return f"Stripe reports {amount_cents} {currency}; the order is {order.amount_charged_cents} {order.currency}."
+    return ""
+
+
+def _payment_fields_set(
+    *,
+    order: Order,
+    paid_at: datetime,
+    now: datetime,
+    payment_intent_id: str | None,
+    customer_id: str | None,
+    payment_method_type: str,
+) -> list[str]:
+    """Write the payment onto the (locked) order in memory; the fields to save with its status."""
+    fields = ["paid_at"]
+    order.paid_at = min(paid_at, now)
+    if payment_intent_id and not order.stripe_payment_intent_id:
+        order.stripe_payment_intent_id = payment_intent_id
+        fields.append("stripe_payment_intent_id")
+    if customer_id and not order.stripe_customer_id:
+        order.stripe_customer_id = customer_id
+        fields.append("stripe_customer_id")
+    if payment_method_type and not order.payment_method_type:
+        order.payment_method_type = payment_method_type
+        fields.append("payment_method_type")
+    return fields
+
+
+def order_pay_and_renew(
+    *,
+    order: Order,
+    paid_at: datetime,
+    now: datetime,
+    payment_intent_id: str | None = None,
+    customer_id: str | None = None,
+    amount_cents: int | None = None,
+    currency: str | None = None,
+    payment_method_type: str = "",
+) -> Order | None:
+    """A worker is told the order is paid (billing.webhooks): record the payment and renew the card
+    in one locked transaction, the common case (one lock of the order, one UPDATE of it, one commit,
+    where order_mark_paid then order_fulfil take two of each). `order`: as read, not locked.
+
+    Returns None, having changed nothing, when the order needs the two-step way (order_mark_paid,
+    then order_fulfil): it is not pending (a repeat, or closed unpaid), Stripe reports another
+    amount (order_mark_paid flags it), or events wait for this payment (refunds or disputes told
+    first apply before the renewal, as order_mark_paid queues them). Anything raised rolls back
+    the payment and the renewal together, so a retry finds the order as it was.
+    """
+    if _payment_mismatch(order=order, amount_cents=amount_cents, currency=currency):
+        return None  # no Stripe call for a repeat: the two-step way sees it and does nothing
+    details = None
+    if payment_intent_id and not payment_method_type and not settings.PAYMENTS_DEMO_MODE:
+        # The confirmation names the method used: asked from Stripe before any lock is held. If
+        # Stripe does not answer, the renewal goes ahead without it (as _payment_details_before_renewal).
+        try:
+            details = _payment_details_retrieve(payment_intent_id)
+        except stripe.StripeError as error:
+            logger.warning("Order %s: payment method not known before renewal: %s", order.number, error)
+    with transaction.atomic():
+        order = _lock_for_renewal(order.pk)
+        if _payment_mismatch(order=order, amount_cents=amount_cents, currency=currency):
+            return None
+        # Asked once the order is locked: an event that starts waiting for this payment saves its
+        # link under the same lock (billing.webhooks._wait), so it is either seen here or sees the
+        # order paid and runs again.
+        if WebhookEvent.objects.filter(order_id=order.pk, processed_at__isnull=True).exists():
+            return None
+        fields = _payment_fields_set(
+            order=order,
+            paid_at=paid_at,
+            now=now,
+            payment_intent_id=payment_intent_id,
+            customer_id=customer_id,
+            payment_method_type=payment_method_type,
+        )
+        if details is not None:
+            fields += _payment_details_set(order=order, details=details)
+        # Pending -> paid in memory; saved with the renewal's own fields and status in one UPDATE.
+        fields += _transition_set(order=order, to=Status.PAID, now=now)
+        card = _order_renew(order=order, now=now, save_also=fields, paid_here=True)
+        if order.stripe_payment_intent_id and not settings.PAYMENTS_DEMO_MODE:
+            # The method saved for auto-renewal, and what Stripe did not answer just now.
+            _enqueue_payment_details(order.pk)
+    if card is not None:
+        logger.info("Order %s fulfilled: card %s valid until %s", order.number, card.pk, card.expires_at)
     return order
 
 
@@ -443,16 +537,31 @@ def checkout_session_apply(
             order_id=order.pk,
             paid_at=paid_at,
             now=now,
-            payment_intent_id=stripe_client.object_id(session.get("payment_intent")),
-            customer_id=stripe_client.object_id(session.get("customer")),
-            amount_cents=session.get("amount_total"),
-            currency=session.get("currency"),
-            payment_method_type=PAYMENT_METHOD_DEMO if session["id"].startswith("cs_demo_") else "",
             fulfil_in_background=fulfil_in_background,
+            **checkout_session_payment(session),
         )
     if session.get("status") == "expired":
         return order_close(order_id=order.pk, to=Status.EXPIRED, now=now)
     return order
+
+
+class SessionPayment(TypedDict):
+    payment_intent_id: str | None
+    customer_id: str | None
+    amount_cents: int | None
+    currency: str | None
+    payment_method_type: str
+
+
+def checkout_session_payment(session: dict) -> SessionPayment:
+    """The payment a paid Checkout Session reports, as order_mark_paid and order_pay_and_renew take it."""
+    return {
+        "payment_intent_id": stripe_client.object_id(session.get("payment_intent")),
+        "customer_id": stripe_client.object_id(session.get("customer")),
+        "amount_cents": session.get("amount_total"),
+        "currency": session.get("currency"),
+        "payment_method_type": PAYMENT_METHOD_DEMO if session["id"].startswith("cs_demo_") else "",
+    }
 
 
 def _order_for_session(session: dict) -> Order:
@@ -504,14 +613,9 @@ def order_fulfil(*, order_id: int, now: datetime, paid_order: Order | None = Non
     `paid_order`: the order as the caller has just marked it paid (the webhook worker), which
     spares reading it again to see whether Stripe must be asked for its payment method.
     """
-    from billing.refunds import order_refunds_reverse_after_fulfilment  # refunds builds on this module
-
     _payment_details_before_renewal(order_id=order_id, now=now, paid_order=paid_order)
     with transaction.atomic():
-        # The customer and the plan come with the order (for the confirmation); only the order is locked.
-        order = (
-            Order.objects.select_for_update(of=("self",)).select_related("customer", "plan").get(pk=order_id)
-        )
+        order = _lock_for_renewal(order_id)
         if order.fulfilled_at is not None:
             return order
         if order.status == Status.PENDING:
@@ -519,48 +623,76 @@ def order_fulfil(*, order_id: int, now: datetime, paid_order: Order | None = Non
         if order.status not in (Status.PAID, Status.PARTIALLY_REFUNDED):
             logger.info("Order %s is %s: nothing to renew.", order.number, order.status)
             return order
-        if order.card_id is None:
-            if order.customer_id is None:
-                _flag(
-                    order=order,
-                    now=now,
-                    error="Paid new-eSIM order without a customer.",
-                    reason=Order.FlagReason.FULFILMENT,
-                )
-                return order
-            order.card = esim_allocate(user=cast(User, order.customer))  # customer_id checked above
-            order.save(update_fields=["card"])
-        card = Card.objects.select_for_update().get(pk=cast(int, order.card_id))
-        try:
-            card_topup(
-                card=card,
-                allowance_bytes=order.total_bytes,
-                duration=order.duration,
-                start=cast(datetime, order.paid_at),  # a paid order has its time of payment
-                order_id=order.pk,
-                now=now,
-            )
-        except TopupAlreadyApplied:
-            logger.warning("Order %s: the ledger already had its top-up.", order.number)
-        order.fulfilled_at = now
-        changed = ["fulfilled_at"]
-        if order.refunded_amount_cents:
-            order.save(update_fields=changed)
-            changed = []
-            order_refunds_reverse_after_fulfilment(order=order, now=now)
-            card.refresh_from_db()  # the reversal wrote through a card row of its own
-        if order.last_error and order.flag_reason in (Order.FlagReason.STUCK, Order.FlagReason.FULFILMENT):
-            order.last_error = ""
-            changed.append("last_error")
-        # One UPDATE for the renewal's fields and the status it leads to.
-        order_status_settle(order=order, now=now, save_also=changed)
-        if order.origin == Order.Origin.AUTO_RENEWAL:
-            AutoRenewal.objects.filter(card_id=card.pk).update(
-                last_attempt_state=AutoRenewal.AttemptState.SUCCEEDED, last_order=order, updated_at=now
-            )
-        renewal_confirmation_send(order=order, card=card)
-    logger.info("Order %s fulfilled: card %s valid until %s", order.number, card.pk, card.expires_at)
+        card = _order_renew(order=order, now=now)
+    if card is not None:
+        logger.info("Order %s fulfilled: card %s valid until %s", order.number, card.pk, card.expires_at)
     return order
+
+
+def _lock_for_renewal(order_id: int) -> Order:
+    # The customer and the plan come with the order (for the confirmation); only the order is locked.
+    return Order.objects.select_for_update(of=("self",)).select_related("customer", "plan").get(pk=order_id)
+
+
+def _order_renew(
+    *, order: Order, now: datetime, save_also: Sequence[str] = (), paid_here: bool = False
+) -> Card | None:
+    """Renew the card of a locked paid order not renewed yet: top-up, order fulfilled (with
+    `save_also`, fields the caller changed, in the same UPDATE), confirmation. The card renewed, or
+    None if the order was flagged for support instead.
+
+    `paid_here`: the order was pending when this transaction locked it, so no refund or dispute can
+    be recorded against it (they wait for the payment, billing.webhooks.order_for_payment): renewed,
+    it is fulfilled, with no need to ask."""
+    from billing.refunds import order_refunds_reverse_after_fulfilment  # refunds builds on this module
+
+    changed = list(save_also)
+    if order.card_id is None:
+        if order.customer_id is None:
+            if changed:
+                order.save(update_fields=changed)
+            _flag(
+                order=order,
+                now=now,
+                error="Paid new-eSIM order without a customer.",
+                reason=Order.FlagReason.FULFILMENT,
+            )
+            return None
+        order.card = esim_allocate(user=cast(User, order.customer))  # customer_id checked above
+        changed.append("card")
+    card = Card.objects.select_for_update().get(pk=cast(int, order.card_id))
+    try:
+        card_topup(
+            card=card,
+            allowance_bytes=order.total_bytes,
+            duration=order.duration,
+            start=cast(datetime, order.paid_at),  # a paid order has its time of payment
+            order_id=order.pk,
+            now=now,
+        )
+    except TopupAlreadyApplied:
+        logger.warning("Order %s: the ledger already had its top-up.", order.number)
+    order.fulfilled_at = now
+    changed.append("fulfilled_at")
+    if order.refunded_amount_cents:
+        order.save(update_fields=list(dict.fromkeys(changed)))
+        changed = []
+        order_refunds_reverse_after_fulfilment(order=order, now=now)
+        card.refresh_from_db()  # the reversal wrote through a card row of its own
+    if order.last_error and order.flag_reason in (Order.FlagReason.STUCK, Order.FlagReason.FULFILMENT):
+        order.last_error = ""
+        changed.append("last_error")
+    # One UPDATE for the renewal's fields and the status it leads to.
+    if paid_here:
+        order_transition(order=order, to=Status.FULFILLED, now=now, save_also=list(dict.fromkeys(changed)))
+    else:
+        order_status_settle(order=order, now=now, save_also=list(dict.fromkeys(changed)))
+    if order.origin == Order.Origin.AUTO_RENEWAL:
+        AutoRenewal.objects.filter(card_id=card.pk).update(
+            last_attempt_state=AutoRenewal.AttemptState.SUCCEEDED, last_order=order, updated_at=now
+        )
+    renewal_confirmation_send(order=order, card=card)
+    return card
 
 
 def _payment_details_before_renewal(*, order_id: int, now: datetime, paid_order: Order | None = None) -> None:
@@ -621,14 +753,18 @@ def renewal_confirmation_send(*, order: Order, card: Card) -> None:
     )
 
 
-def order_payment_details_fetch(*, order_id: int, now: datetime) -> Order:
-    """After payment: charge id and method from Stripe, and the method saved for auto-renewal."""
-    order = Order.objects.get(pk=order_id)
-    if not order.stripe_payment_intent_id or order.payment_method_type == PAYMENT_METHOD_DEMO:
-        return order
-    if order.stripe_charge_id and order.payment_method_type and not order.save_payment_method:
-        return order  # fetched already (the renewal asks before it confirms; this task may follow)
-    intent = stripe_client.payment_intent_retrieve(order.stripe_payment_intent_id).to_dict()
+@dataclass(frozen=True)
+class PaymentDetails:
+    """What Stripe says about a PaymentIntent: its charge, the method used, the Stripe customer."""
+
+    charge_id: str
+    method_type: str
+    customer_id: str | None
+    method: dict
+
+
+def _payment_details_retrieve(payment_intent_id: str) -> PaymentDetails:
+    intent = stripe_client.payment_intent_retrieve(payment_intent_id).to_dict()
     latest_charge, payment_method = intent.get("latest_charge"), intent.get("payment_method")
     charge: dict = latest_charge if isinstance(latest_charge, dict) else {}
     method: dict = payment_method if isinstance(payment_method, dict) else {}
@@ -637,19 +773,41 @@ def order_payment_details_fetch(*, order_id: int, now: datetime) -> Order:
     wallet_type = ((details.get("card") or {}).get("wallet") or {}).get("type")
     if method_type == "card" and wallet_type in ("apple_pay", "google_pay"):
         method_type = wallet_type
+    return PaymentDetails(
+        charge_id=charge.get("id") or "",
+        method_type=method_type,
+        customer_id=stripe_client.object_id(intent.get("customer")),
+        method=method,
+    )
+
+
+def _payment_details_set(*, order: Order, details: PaymentDetails) -> list[str]:
+    """Write what the order does not know yet onto the (locked) order in memory; the fields to save."""
+    fields = []
+    if details.charge_id and not order.stripe_charge_id:
+        order.stripe_charge_id = details.charge_id
+        fields.append("stripe_charge_id")
+    if details.method_type and not order.payment_method_type:
+        order.payment_method_type = details.method_type
+        fields.append("payment_method_type")
+    if details.customer_id and not order.stripe_customer_id:
+        order.stripe_customer_id = details.customer_id
+        fields.append("stripe_customer_id")
+    return fields
+
+
+def order_payment_details_fetch(*, order_id: int, now: datetime) -> Order:
+    """After payment: charge id and method from Stripe, and the method saved for auto-renewal."""
+    order = Order.objects.get(pk=order_id)
+    if not order.stripe_payment_intent_id or order.payment_method_type == PAYMENT_METHOD_DEMO:
+        return order
+    if order.stripe_charge_id and order.payment_method_type and not order.save_payment_method:
+        return order  # fetched already (the renewal asks before it confirms; this task may follow)
+    details = _payment_details_retrieve(order.stripe_payment_intent_id)
+    method, customer_id = details.method, details.customer_id
     with transaction.atomic():
         order = _lock(order_id)
-        fields = []
-        if charge.get("id") and not order.stripe_charge_id:
-            order.stripe_charge_id = charge["id"]
-            fields.append("stripe_charge_id")
-        if method_type and not order.payment_method_type:
-            order.payment_method_type = method_type
-            fields.append("payment_method_type")
-        customer_id = stripe_client.object_id(intent.get("customer"))
-        if customer_id and not order.stripe_customer_id:
-            order.stripe_customer_id = customer_id
-            fields.append("stripe_customer_id")
+        fields = _payment_details_set(order=order, details=details)
         if fields:
             order.save(update_fields=fields)
         saved = (

@@ -147,15 +147,25 @@ def _wait(stored: WebhookEvent, *, now: datetime, error: EventNotReady) -> Webho
     stored.error = f"Waiting: {error}"
     stored.next_attempt_at = now + _retry_delay(stored.attempts)
     fields = ["error", "next_attempt_at"]
-    if error.order is not None and stored.order_id != error.order.pk:
-        stored.order = error.order
-        fields.append("order")
-    stored.save(update_fields=fields)
+    paid_meanwhile = False
+    with transaction.atomic():
+        if error.order is not None:
+            # The link is saved under the order's lock, which a payment holds while it is recorded
+            # (services.order_pay_and_renew asks for waiting events under it): either that payment
+            # sees this event, or this sees the order paid below and runs again.
+            status = (
+                Order.objects.select_for_update()
+                .filter(pk=error.order.pk)
+                .values_list("status", flat=True)
+                .first()
+            )
+            paid_meanwhile = status is not None and status != Order.Status.PENDING
+            if stored.order_id != error.order.pk:
+                stored.order = error.order
+                fields.append("order")
+        stored.save(update_fields=fields)
     logger.info("Stripe event %s (%s) waits: %s", stored.stripe_event_id, stored.type, error)
-    if (
-        error.order is not None
-        and Order.objects.filter(pk=error.order.pk).exclude(status=Order.Status.PENDING).exists()
-    ):
+    if paid_meanwhile:
         # The payment was recorded while this ran, perhaps before the link above was saved, so
         # the payment's own call for waiting events may have missed this one: run it again now.
         _enqueue(stored.pk)
@@ -195,6 +205,27 @@ def _fulfil_here(order: Order) -> None:
         order_fulfil_task.delay(order.pk)
 
 
+def _paid_session_apply(session: dict, paid_at: datetime, now: datetime) -> None:
+    """The payment recorded and the card renewed in one transaction when the order allows it
+    (services.order_pay_and_renew); else the payment, then the renewal here (_fulfil_here)."""
+    order = services._order_for_session(session)
+    try:
+        renewed = services.order_pay_and_renew(
+            order=order, paid_at=paid_at, now=now, **services.checkout_session_payment(session)
+        )
+    except Exception:
+        # Rolled back whole: the payment is recorded on its own, the fulfilment task queued with it.
+        logger.exception("Order %s: payment with renewal failed; recording the payment alone", order.number)
+        services.checkout_session_apply(session=session, now=now, paid_at=paid_at)
+        return
+    if renewed is None:
+        _fulfil_here(
+            services.checkout_session_apply(
+                session=session, now=now, paid_at=paid_at, fulfil_in_background=False
+            )
+        )
+
+
 def on_checkout_session_completed(event: dict, now: datetime) -> None:
     session = _object(event)
     if session.get("payment_status") != "paid":
@@ -202,20 +233,11 @@ def on_checkout_session_completed(event: dict, now: datetime) -> None:
         order = services._order_for_session(session)
         logger.info("Order %s: session complete, payment %s", order.number, session.get("payment_status"))
         return
-    _fulfil_here(
-        services.checkout_session_apply(
-            session=session, now=now, paid_at=_event_time(event, now), fulfil_in_background=False
-        )
-    )
+    _paid_session_apply(session, _event_time(event, now), now)
 
 
 def on_checkout_session_async_payment_succeeded(event: dict, now: datetime) -> None:
-    session = dict(_object(event), payment_status="paid")
-    _fulfil_here(
-        services.checkout_session_apply(
-            session=session, now=now, paid_at=_event_time(event, now), fulfil_in_background=False
-        )
-    )
+    _paid_session_apply(dict(_object(event), payment_status="paid"), _event_time(event, now), now)
 
 
 def on_checkout_session_async_payment_failed(event: dict, now: datetime) -> None:

@@ -294,28 +294,32 @@ def test_the_webhook_only_accepts_post(client, fake_stripe):
 
 
 def test_when_the_renewal_in_the_webhook_worker_fails_the_fulfilment_task_takes_over(
-    client, order, fake_stripe
+    client, order, card, fake_stripe
 ):
+    """The payment and the renewal share one transaction: a failed renewal rolls both back, then
+    the payment is recorded on its own and the fulfilment task renews with its retry policy."""
     from django.db import OperationalError
 
     from billing import services
 
-    real_fulfil = services.order_fulfil
+    real_topup = services.card_topup
     calls = []
 
     def flaky(**kwargs):
         calls.append(kwargs["order_id"])
         if len(calls) == 1:
             raise OperationalError("could not obtain lock")
-        return real_fulfil(**kwargs)
+        return real_topup(**kwargs)
 
-    with mock.patch.object(services, "order_fulfil", side_effect=flaky):
+    with mock.patch.object(services, "card_topup", side_effect=flaky):
         post_event(client, stripe_event("checkout.session.completed", paid_session(fake_stripe, order)))
 
     order.refresh_from_db()
     assert len(calls) == 2
     assert order.status == Order.Status.FULFILLED
+    assert order.payment_method_type == "card"
     assert topups(order) == 1
+    assert len(mail.outbox) == 1
 
 
 def test_a_signature_dated_in_the_future_is_refused(client, completed_payload):
