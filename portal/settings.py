@@ -375,8 +375,20 @@ CELERY_TASK_ROUTES = {
     "support.tasks.export_job_run": {"queue": "exports"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat sends a heartbeat to each queue a worker of the Procfile must consume (the default queue: the
+# general worker; renewals: the renewals worker, and the general worker after it); /healthz reports
+# each and answers 503 when one is older than HEARTBEAT_STALE_SECONDS.
+HEARTBEAT_QUEUES = [CELERY_TASK_DEFAULT_QUEUE, "renewals"]
 CELERY_BEAT_SCHEDULE = {
-    "heartbeat": {"task": "portal.tasks.heartbeat", "schedule": 30.0},
+    **{
+        "heartbeat" if queue == CELERY_TASK_DEFAULT_QUEUE else f"heartbeat-{queue}": {
+            "task": "portal.tasks.heartbeat",
+            "schedule": 30.0,
+            "args": [queue],
+            "options": {"queue": queue},
+        }
+        for queue in HEARTBEAT_QUEUES
+    },
     "billing-reconcile": {"task": "billing.tasks.orders_reconcile_task", "schedule": 60.0},
     "billing-auto-renew": {"task": "billing.tasks.auto_renewals_run_task", "schedule": 120.0},
     "usage-expiry-sweep": {"task": "usage.tasks.cards_expire_sweep", "schedule": 60.0},

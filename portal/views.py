@@ -13,7 +13,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from portal.lib.health import check_broker, check_database, check_heartbeat, process_is_starting
+from portal.lib.health import (
+    check_broker,
+    check_database,
+    check_heartbeat,
+    check_heartbeats,
+    process_is_starting,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -23,19 +29,29 @@ logger = logging.getLogger(__name__)
 def healthz(request: HttpRequest) -> JsonResponse:
     database = check_database()
     broker = check_broker()
-    heartbeat, age = check_heartbeat()
+    queues = check_heartbeats()
+    heartbeat, age = check_heartbeat(queues)
     healthy = database.ok and broker.ok and heartbeat.ok
-    # Only the heartbeat missing, right after a start: the first one is on its way (503 all the same,
+    # Only a heartbeat missing, right after a start: the first ones are on their way (503 all the same,
     # so nothing routes traffic here yet), and the log says so instead of an ERROR per poll.
     starting = database.ok and broker.ok and not heartbeat.ok and process_is_starting()
     body = {
         "status": "ok" if healthy else "starting" if starting else "down",
         "database": {"ok": database.ok, "detail": database.detail},
         "broker": {"ok": broker.ok, "detail": broker.detail},
+        # Every queue's in one (the oldest), then each queue's: a dead renewals worker shows there.
         "heartbeat": {
             "ok": heartbeat.ok,
             "age_seconds": None if age is None else round(age, 1),
             "detail": heartbeat.detail,
+        },
+        "queues": {
+            queue: {
+                "ok": check.ok,
+                "age_seconds": None if queue_age is None else round(queue_age, 1),
+                "detail": check.detail,
+            }
+            for queue, (check, queue_age) in queues.items()
         },
     }
     response = JsonResponse(body, status=200 if healthy else 503)

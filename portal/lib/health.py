@@ -1,4 +1,5 @@
-"""What /healthz reports: can we reach the database and the broker, and is beat ticking?"""
+"""What /healthz reports: can we reach the database and the broker, and is beat ticking and every
+queue of the documented worker layout consumed (settings.HEARTBEAT_QUEUES)?"""
 
 import logging
 import os
@@ -13,7 +14,6 @@ from portal.celery import app
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_CACHE_KEY = "portal:heartbeat"
 BROKER_TIMEOUT_SECONDS = 2
 # When this process started: a heartbeat missing (or left stale by the last run) in its first
 # HEARTBEAT_STALE_SECONDS is the worker and beat starting alongside it, not an outage.
@@ -26,13 +26,28 @@ class Check:
     detail: str
 
 
-def heartbeat_record(*, at: float | None = None) -> None:
+def heartbeat_cache_key(queue: str) -> str:
+    return f"portal:heartbeat:{queue}"
+
+
+def heartbeat_record(*, queue: str, at: float | None = None) -> None:
     # No expiry: an old heartbeat must stay visible as "stale", not vanish as "missing".
-    cache.set(HEARTBEAT_CACHE_KEY, time.time() if at is None else at, timeout=None)
+    cache.set(heartbeat_cache_key(queue), time.time() if at is None else at, timeout=None)
 
 
-def heartbeat_age_seconds(*, now: float | None = None) -> float | None:
-    beat = cache.get(HEARTBEAT_CACHE_KEY)
+def heartbeat_ages_seconds(*, now: float | None = None) -> dict[str, float | None]:
+    """Seconds since each queue's last heartbeat (None: never), in settings.HEARTBEAT_QUEUES order."""
+    now = time.time() if now is None else now
+    beats = cache.get_many([heartbeat_cache_key(queue) for queue in settings.HEARTBEAT_QUEUES])
+    ages: dict[str, float | None] = {}
+    for queue in settings.HEARTBEAT_QUEUES:
+        beat = beats.get(heartbeat_cache_key(queue))
+        ages[queue] = None if beat is None else max(0.0, now - float(beat))
+    return ages
+
+
+def heartbeat_age_seconds(*, queue: str, now: float | None = None) -> float | None:
+    beat = cache.get(heartbeat_cache_key(queue))
     if beat is None:
         return None
     return max(0.0, (time.time() if now is None else now) - float(beat))
@@ -74,15 +89,36 @@ def check_broker() -> Check:
     return Check(True, str(transport))
 
 
-def check_heartbeat() -> tuple[Check, float | None]:
-    age = heartbeat_age_seconds()
+def _check_age(queue: str, age: float | None) -> Check:
     if age is None:
-        return Check(False, "no heartbeat recorded yet: are the Celery worker and beat running?"), None
+        return Check(
+            False,
+            f"no heartbeat recorded yet: are beat and a Celery worker consuming the {queue} queue running?",
+        )
     if age > settings.HEARTBEAT_STALE_SECONDS:
         return Check(
             False, f"last heartbeat {age:.0f} s ago (stale after {settings.HEARTBEAT_STALE_SECONDS} s)"
-        ), age
-    return Check(True, f"last heartbeat {age:.0f} s ago"), age
+        )
+    return Check(True, f"last heartbeat {age:.0f} s ago")
+
+
+def check_heartbeats() -> dict[str, tuple[Check, float | None]]:
+    """Each queue's heartbeat: sent by beat to that queue, recorded by the worker that took it."""
+    return {queue: (_check_age(queue, age), age) for queue, age in heartbeat_ages_seconds().items()}
+
+
+def check_heartbeat(
+    queues: dict[str, tuple[Check, float | None]] | None = None,
+) -> tuple[Check, float | None]:
+    """All the queues' heartbeats in one: fresh only if every one is, its age the oldest; a failing
+    one is named in the detail."""
+    queues = check_heartbeats() if queues is None else queues
+    failing = [f"{queue} queue: {check.detail}" for queue, (check, _age) in queues.items() if not check.ok]
+    ages = [age for _check, age in queues.values()]
+    oldest = None if not ages or None in ages else max(age for age in ages if age is not None)
+    if failing:
+        return Check(False, "; ".join(failing)), oldest
+    return Check(True, f"last heartbeat {oldest or 0:.0f} s ago"), oldest
 
 
 def process_is_starting(*, now: float | None = None) -> bool:
