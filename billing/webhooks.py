@@ -209,19 +209,18 @@ def _paid_session_apply(session: dict, paid_at: datetime, now: datetime) -> None
     """The payment recorded and the card renewed in one transaction when the order allows it
     (services.order_pay_and_renew); else the payment, then the renewal here (_fulfil_here)."""
     order = services._order_for_session(session)
+    payment = services.checkout_session_payment(session)
     try:
-        renewed = services.order_pay_and_renew(
-            order=order, paid_at=paid_at, now=now, **services.checkout_session_payment(session)
-        )
+        renewed = services.order_pay_and_renew(order=order, paid_at=paid_at, now=now, **payment)
     except Exception:
         # Rolled back whole: the payment is recorded on its own, the fulfilment task queued with it.
         logger.exception("Order %s: payment with renewal failed; recording the payment alone", order.number)
-        services.checkout_session_apply(session=session, now=now, paid_at=paid_at)
+        services.order_mark_paid(order_id=order.pk, paid_at=paid_at, now=now, **payment)
         return
     if renewed is None:
         _fulfil_here(
-            services.checkout_session_apply(
-                session=session, now=now, paid_at=paid_at, fulfil_in_background=False
+            services.order_mark_paid(
+                order_id=order.pk, paid_at=paid_at, now=now, fulfil_in_background=False, **payment
             )
         )
 
