@@ -47,24 +47,25 @@ def seal(text: str) -> str:
     return PREFIX + _box(_keys()).encrypt(text.encode()).decode()
 
 
-def unseal(value: str) -> str:
+def _token(value: str) -> bytes:
     if not is_sealed(value):
         raise SecretBoxError("the stored secret is not sealed (run the accounts migrations)")
+    return value[len(PREFIX) :].encode()
+
+
+_NO_KEY = "a stored secret was sealed with a key that is neither SECRET_KEY nor in SECRET_KEY_FALLBACKS"
+
+
+def unseal(value: str) -> str:
     try:
-        return _box(_keys()).decrypt(value[len(PREFIX) :].encode()).decode()
+        return _box(_keys()).decrypt(_token(value)).decode()
     except InvalidToken:
-        raise SecretBoxError(
-            "a stored secret was sealed with a key that is neither SECRET_KEY nor in SECRET_KEY_FALLBACKS"
-        ) from None
+        raise SecretBoxError(_NO_KEY) from None
 
 
 def reseal(value: str) -> str:
     """The same secret sealed under the current SECRET_KEY (for key rotation)."""
-    if not is_sealed(value):
-        raise SecretBoxError("the stored secret is not sealed (run the accounts migrations)")
     try:
-        return PREFIX + _box(_keys()).rotate(value[len(PREFIX) :].encode()).decode()
+        return PREFIX + _box(_keys()).rotate(_token(value)).decode()
     except InvalidToken:
-        raise SecretBoxError(
-            "a stored secret was sealed with a key that is neither SECRET_KEY nor in SECRET_KEY_FALLBACKS"
-        ) from None
+        raise SecretBoxError(_NO_KEY) from None
